@@ -1,0 +1,6 @@
+//go:build invariants || race
+
+package invariants
+
+// Enabled is true only under the `invariants` or `race` build tags.
+const Enabled = true
