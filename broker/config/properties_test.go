@@ -1,0 +1,56 @@
+package config
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseProperties(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []Property
+	}{
+		{"equals", "a=b", []Property{{"a", "b", 1}}},
+		{"colon", "a:b", []Property{{"a", "b", 1}}},
+		{"space", "a b", []Property{{"a", "b", 1}}},
+		{"spaces around equals", "  a  =  b  ", []Property{{"a", "b  ", 1}}},
+		{"space then colon", "a \t: b", []Property{{"a", "b", 1}}},
+		{"second separator is value", "a==b", []Property{{"a", "=b", 1}}},
+		{"key only", "flag", []Property{{"flag", "", 1}}},
+		{"key and separator", "flag=", []Property{{"flag", "", 1}}},
+		{"comments and blanks", "# c\n! c\n\n   \n  # indented\na=1", []Property{{"a", "1", 6}}},
+		{"crlf and cr", "a=1\r\nb=2\rc=3", []Property{{"a", "1", 1}, {"b", "2", 2}, {"c", "3", 3}}},
+		{"continuation", "a=one,\\\n    two,\\\n\tthree\nb=2", []Property{{"a", "one,two,three", 1}, {"b", "2", 4}}},
+		{"even backslashes do not continue", "a=x\\\\\nb=2", []Property{{"a", `x\`, 1}, {"b", "2", 2}}},
+		{"comment does not continue", "# c \\\na=1", []Property{{"a", "1", 2}}},
+		{"dangling continuation at EOF", "a=1\\", []Property{{"a", "1", 1}}},
+		{"escapes", `a=t\tn\nr\rf\fq\qcolon\:eq\=`, []Property{{"a", "t\tn\nr\rf\fq" + "qcolon:eq=", 1}}},
+		{"escaped separator in key", `my\:key\=x\ y=v`, []Property{{"my:key=x y", "v", 1}}},
+		{"unicode escape", `a=caf\u00e9 \u20AC`, []Property{{"a", "café €", 1}}},
+		{"utf8 passthrough", "a=ö", []Property{{"a", "ö", 1}}},
+		{"duplicates kept in order", "a=1\na=2", []Property{{"a", "1", 1}, {"a", "2", 2}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseProperties(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %#v\nwant %#v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParsePropertiesMalformedUnicode(t *testing.T) {
+	for _, in := range []string{`a=\u12`, `a=\u12G4`, `\uZZZZ=1`} {
+		_, err := ParseProperties("ok=1\n" + in)
+		if !errors.Is(err, ErrSyntax) || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("%q: got %v, want ErrSyntax at line 2", in, err)
+		}
+	}
+}
