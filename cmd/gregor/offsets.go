@@ -1,0 +1,147 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/gregorlog/gregor/internal/cli"
+)
+
+type getOffsetsOpts struct {
+	bootstrap       string
+	topic           string
+	partitions      string
+	time            string
+	excludeInternal bool
+}
+
+func newGetOffsetsCmd(g *globals) *cobra.Command {
+	o := &getOffsetsOpts{}
+	cmd := &cobra.Command{
+		Use:   "get-offsets",
+		Short: "Print partition offsets as topic:partition:offset (kafka-get-offsets.sh)",
+		Long: `Print one topic:partition:offset line per partition, as GetOffsetShell does.
+--time selects which offset:
+  -1 or latest         the log end offset (default)
+  -2 or earliest       the log start offset
+  -3 or max-timestamp  the offset of the record with the largest timestamp
+  <ms>                 the first offset whose timestamp is >= ms
+Partitions with no such offset are left out, as Kafka's tool does.`,
+		Example: `  gregor get-offsets --bootstrap-server 127.0.0.1:9092 --topic orders
+  gregor get-offsets --bootstrap-server 127.0.0.1:9092 --topic 'orders.*' --time -2
+  gregor get-offsets --bootstrap-server 127.0.0.1:9092 --topic orders --partitions 0,1 --time 1767225600000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runGetOffsets(cmd, g, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.bootstrap, "bootstrap-server", "", "REQUIRED: the broker(s) to connect to, host:port[,host:port]")
+	f.StringVar(&o.topic, "topic", "", "topic name or regular expression (all topics if unset)")
+	f.StringVar(&o.partitions, "partitions", "", "comma-separated partition ids (all if unset)")
+	f.StringVar(&o.time, "time", "-1", "-1/latest, -2/earliest, -3/max-timestamp or a timestamp in ms")
+	f.BoolVar(&o.excludeInternal, "exclude-internal-topics", false, "leave internal topics out")
+	return cmd
+}
+
+// offsetLine is one line of output, and its --format json shape.
+type offsetLine struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Offset    int64  `json:"offset"`
+}
+
+func runGetOffsets(cmd *cobra.Command, g *globals, o *getOffsetsOpts) error {
+	var ts int64
+	switch o.time {
+	case "-1", "latest":
+		ts = -1
+	case "-2", "earliest":
+		ts = -2
+	case "-3", "max-timestamp":
+		ts = -3
+	default:
+		n, err := strconv.ParseInt(o.time, 10, 64)
+		if err != nil || n < 0 {
+			return cli.Usagef("--time must be -1 (latest), -2 (earliest), -3 (max-timestamp) or a timestamp in ms, not %q", o.time)
+		}
+		ts = n
+	}
+	var parts map[int32]bool
+	if o.partitions != "" {
+		ps, err := splitCommaInts(o.partitions)
+		if err != nil {
+			return cli.Usagef("--partitions: %v", err)
+		}
+		parts = map[int32]bool{}
+		for _, p := range ps {
+			parts[p] = true
+		}
+	}
+	adm, cl, err := admin(cmd, g, o.bootstrap)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := opCtx(cmd, g)
+	defer cancel()
+	md, err := adm.Metadata(ctx)
+	if err != nil {
+		return fmt.Errorf("reading metadata: %w", err)
+	}
+	topics, err := matchTopics(md, o.topic, o.excludeInternal)
+	if err != nil {
+		return err
+	}
+	if len(topics) == 0 {
+		return fmt.Errorf("Could not match any topic-partitions with the specified filters")
+	}
+	var listed kadm.ListedOffsets
+	switch ts {
+	case -1:
+		listed, err = adm.ListEndOffsets(ctx, topics...)
+	case -2:
+		listed, err = adm.ListStartOffsets(ctx, topics...)
+	case -3:
+		listed, err = adm.ListMaxTimestampOffsets(ctx, topics...)
+	default:
+		listed, err = adm.ListOffsetsAfterMilli(ctx, ts, topics...)
+	}
+	if err != nil {
+		return fmt.Errorf("listing offsets: %w", err)
+	}
+	lines := []offsetLine{}
+	errw := cmd.ErrOrStderr()
+	listed.Each(func(lo kadm.ListedOffset) {
+		if parts != nil && !parts[lo.Partition] {
+			return
+		}
+		if lo.Err != nil {
+			fmt.Fprintf(errw, "Skip getting offsets for topic-partition %s-%d due to error: %v\n", lo.Topic, lo.Partition, lo.Err)
+			return
+		}
+		if lo.Offset < 0 {
+			return
+		}
+		lines = append(lines, offsetLine{lo.Topic, lo.Partition, lo.Offset})
+	})
+	if parts != nil && len(lines) == 0 {
+		return fmt.Errorf("Could not match any topic-partitions with the specified filters")
+	}
+	sort.Slice(lines, func(i, j int) bool {
+		if lines[i].Topic != lines[j].Topic {
+			return lines[i].Topic < lines[j].Topic
+		}
+		return lines[i].Partition < lines[j].Partition
+	})
+	out := cmd.OutOrStdout()
+	if g.format == cli.FormatJSON {
+		return cli.WriteJSON(out, map[string]any{"offsets": lines})
+	}
+	for _, l := range lines {
+		fmt.Fprintf(out, "%s:%d:%d\n", l.Topic, l.Partition, l.Offset)
+	}
+	return nil
+}
