@@ -1,0 +1,100 @@
+package zkstore
+
+import (
+	"github.com/gregorlog/gregor/zkstore/proto"
+)
+
+// getACL (6), setACL (7), auth (100) and whoAmI (107).
+//
+// getACL needs READ or ADMIN; without ADMIN digest hashes are masked.
+// setACL needs ADMIN and checks the version against aversion. Auth is
+// handled as soon as it is read, outside the pipeline, as ZooKeeper does:
+// it answers with zxid 0, and an unknown scheme is AuthFailed and closes.
+
+func init() {
+	writeHandlers[OpSetACL] = func(rec proto.Record) ([]WriteOp, bool, Code) {
+		r := rec.(*proto.SetACLRequest)
+		return []WriteOp{{Type: OpSetACL, Path: r.Path, ACL: fromProtoACL(r.ACL), Version: r.Version}}, false, CodeOK
+	}
+	readHandlers[OpGetACL] = func(c *conn, rec proto.Record) (int64, Code, proto.Record) {
+		p := rec.(*proto.PathRequest).Path
+		s := c.s
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		_, st, acl, ok := s.tree.Get(p)
+		if !ok {
+			return s.tree.lastZxid, CodeNoNode, nil
+		}
+		a := c.auth.Load()
+		if !checkACL(acl, PermRead|PermAdmin, a) {
+			return s.tree.lastZxid, CodeNoAuth, nil
+		}
+		if !checkACL(acl, PermAdmin, a) {
+			acl = maskDigests(acl)
+		}
+		return s.tree.lastZxid, CodeOK, &proto.GetACLResponse{ACL: toProtoACL(acl), Stat: proto.Stat(st)}
+	}
+	readHandlers[OpWhoAmI] = func(c *conn, rec proto.Record) (int64, Code, proto.Record) {
+		a := c.auth.Load()
+		out := make([]proto.ClientInfo, 0, len(a.ids))
+		for _, id := range a.ids {
+			user := id.ID
+			if id.Scheme == "digest" {
+				user, _, _ = cutColon(user)
+			}
+			out = append(out, proto.ClientInfo{AuthScheme: id.Scheme, User: user})
+		}
+		return c.curZxid(), CodeOK, &proto.WhoAmIResponse{ClientInfo: out}
+	}
+}
+
+func cutColon(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// handleAuth adds an identity to the connection right away; the reply
+// (zxid 0) still goes out in FIFO order.
+func (c *conn) handleAuth(p *pending, ap *proto.AuthPacket) *pending {
+	old := c.auth.Load()
+	next := &authSet{ids: append([]AuthID(nil), old.ids...), super: old.super}
+	switch ap.Scheme {
+	case "digest":
+		id := DigestID(string(ap.Auth))
+		if _, _, ok := cutColon(string(ap.Auth)); !ok {
+			return c.authFailed(p)
+		}
+		next.ids = appendID(next.ids, AuthID{Scheme: "digest", ID: id})
+		if sd := c.s.set.superDigest; sd != "" && id == sd {
+			next.super = true
+			next.ids = appendID(next.ids, AuthID{Scheme: "super", ID: ""})
+		}
+	case "ip":
+		next.ids = appendID(next.ids, AuthID{Scheme: "ip", ID: c.ip})
+	default:
+		return c.authFailed(p)
+	}
+	c.auth.Store(next)
+	p.zxid, p.code = 0, CodeOK
+	return p
+}
+
+func appendID(ids []AuthID, id AuthID) []AuthID {
+	for _, x := range ids {
+		if x == id {
+			return ids
+		}
+	}
+	return append(ids, id)
+}
+
+func (c *conn) authFailed(p *pending) *pending {
+	c.s.stats.authFailed.Add(1)
+	p.zxid, p.code = 0, CodeAuthFailed
+	p.closeAfter = true
+	return p
+}

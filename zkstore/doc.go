@@ -1,0 +1,96 @@
+// Package zkstore is Gregor's ZooKeeper-compatible coordination server
+// (standalone): it speaks ZooKeeper's client protocol (codec in package
+// proto), so zkCli.sh, kazoo and go-zookeeper work against it unchanged.
+//
+// # Architecture
+//
+// The DataTree (tree.go) is a deterministic state machine: Apply takes
+// ordered txns (TxnHeader with zxid, time, session, cxid, plus a body) and
+// returns results and the watch events they trigger, with no I/O and no
+// clock reads, so a raft log can feed it later. Request preparation
+// (prep.go, ZooKeeper's PrepRequestProcessor) turns a write into a txn or
+// an error txn; both consume a zxid. The SessionTracker (session.go) decides
+// expiry with tick buckets and takes the time as an argument; session
+// creation and close are txns.
+//
+// Per connection (conn.go) a reader decodes requests into a FIFO; writes go
+// to the single committer (server.go commitLoop), which for a whole batch of
+// writes from all connections prepares and applies each under the tree lock,
+// appends them to the txn log and fdatasyncs once (group commit), queues the
+// triggered watch events on the watching connections, and only then releases
+// the lock and completes the requests. The tree lock is held across the
+// fsync, so no reader ever sees a change that is not durable; if the write
+// or fsync fails the server stops serving entirely (the in-memory tree may
+// be ahead of the log) and never retries. A writer goroutine per connection
+// completes the FIFO in order: a read runs only once every earlier request
+// of the connection is done, and queued watch events are written before the
+// next reply, so an event always precedes the reply that reveals its change.
+//
+// Lock order: Server.mu (tree), Server.wmu (watches), Server.smu (session
+// tracker and owners), Server.cmu (connection table), conn.evMu/statMu.
+//
+// Choices where ZooKeeper leaves room: TTL nodes exist only with
+// zookeeper.extendedTypesEnabled=true (createTTL answers Unimplemented
+// otherwise), as in ZooKeeper. getChildren returns names sorted. Session
+// passwords are HMAC-SHA256(secret, sessionId)[:16] with a per-database
+// secret in dataDir/version-2/session.secret, so restarts (and later every
+// replica) derive the same password without storing one per session.
+// Snapshots are consistent copies taken under the tree lock (node structs
+// only; data slices are shared because the tree never mutates them in
+// place) and written in the background while writes continue.
+//
+// # Files
+//
+// Layout, as ZooKeeper's: dataLogDir/version-2/log.<hex zxid of first
+// txn>, dataDir/version-2/snapshot.<hex last zxid>. The byte formats are
+// Gregor's own; all integers are big-endian. The constants marked as
+// on-disk format must never change; a new layout bumps the version.
+//
+// Txn log file (preallocated in preAllocSize chunks; zero fill marks the
+// end of data):
+//
+//	0       4         8                16               24
+//	+-------+---------+----------------+----------------+
+//	| "GZKL"| version | first zxid     | reserved (0)   |   file header
+//	+-------+---------+----------------+----------------+
+//	| len uint32 | xxhash64(len bytes ++ payload) | payload (len bytes) |  × n
+//	+------------+--------------------------------+---------------------+
+//	| 0 0 0 0 ... (preallocated zeros)                                  |
+//
+// A payload is one txn in ZooKeeper's jute encoding: TxnHeader{long
+// clientId, int cxid, long zxid, long time, int type} followed by the txn
+// record of that type (CreateTxn, DeleteTxn, SetDataTxn, SetACLTxn,
+// CheckVersionTxn, ErrorTxn, MultiTxn, CreateSessionTxn, CloseSessionTxn,
+// CreateContainerTxn, CreateTTLTxn). A zero length ends the log; a record
+// whose length overruns the file or whose checksum fails is a torn tail:
+// recovery truncates the last log file there (those txns were never
+// acknowledged, since replies follow the covering fdatasync). Damage in a
+// log that is not the last, or a zxid gap between txns or files, stops
+// recovery with an error instead of replaying garbage.
+//
+// Snapshot file (written to snapshot.<zxid>.tmp, fsynced, renamed, then the
+// directory fsynced):
+//
+//	0       4         8                16               24
+//	+-------+---------+----------------+----------------+
+//	| "GZKS"| version | zxid           | reserved (0)   |   file header
+//	+-------+---------+----------------+----------------+
+//	| len uint32 | xxhash64(len bytes ++ payload) | payload |  × n
+//
+// with payloads (first byte is the kind):
+//
+//	1 session: | 1 | long id | int timeout |
+//	2 node:    | 2 | ustring path | buffer data | int nACL, nACL × {int perms,
+//	           ustring scheme, ustring id} | Stat (68 bytes, jute order) |
+//	3 end:     | 3 | long sessionCount | long nodeCount |
+//
+// A snapshot without its end record, with a bad checksum, or whose counts
+// or parent links do not add up is rejected; recovery then falls back to
+// the previous snapshot and a longer log replay.
+//
+// Restart = newest valid snapshot + replay of the logs after its zxid; a
+// snapshot of the recovered state is then written so older files can be
+// purged. A snapshot is taken every snapCount txns and the log rolls to a
+// new file at the same point. Autopurge keeps autopurge.snapRetainCount
+// snapshots (at least 3) and the logs needed to replay from the oldest.
+package zkstore

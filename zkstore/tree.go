@@ -1,0 +1,415 @@
+package zkstore
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/gregorlog/gregor/internal/invariants"
+)
+
+// Stat is a znode's metadata, field for field ZooKeeper's Stat record.
+type Stat struct {
+	Czxid          int64
+	Mzxid          int64
+	Ctime          int64
+	Mtime          int64
+	Version        int32
+	Cversion       int32
+	Aversion       int32
+	EphemeralOwner int64
+	DataLength     int32
+	NumChildren    int32
+	Pzxid          int64
+}
+
+// ACL is one access-control entry: permission bits for scheme:id.
+type ACL struct {
+	Perms  int32
+	Scheme string
+	ID     string
+}
+
+// Permission bits (ZooDefs.Perms).
+const (
+	PermRead   int32 = 1
+	PermWrite  int32 = 2
+	PermCreate int32 = 4
+	PermDelete int32 = 8
+	PermAdmin  int32 = 16
+	PermAll    int32 = 31
+)
+
+// OpenACL is world:anyone with every permission (ZooDefs.Ids.OPEN_ACL_UNSAFE).
+var OpenACL = []ACL{{Perms: PermAll, Scheme: "world", ID: "anyone"}}
+
+// Special ephemeralOwner values (EphemeralType): containers carry
+// 0x8000000000000000, TTL nodes 0xFF<<56 | ttl.
+const (
+	containerOwner int64 = -0x8000000000000000
+	ttlOwnerMask   int64 = -0x100000000000000 // 0xFF00000000000000
+	maxTTL         int64 = 0x00FFFFFFFFFF // EphemeralType.TTL: 40 bits
+)
+
+func isContainerOwner(o int64) bool { return o == containerOwner }
+func isTTLOwner(o int64) bool       { return o != containerOwner && o&ttlOwnerMask == ttlOwnerMask }
+
+// ttlOf returns the TTL (ms) encoded in a TTL node's ephemeralOwner.
+func ttlOf(o int64) int64 { return o &^ ttlOwnerMask }
+
+// isSessionOwner reports whether an ephemeralOwner names a session.
+func isSessionOwner(o int64) bool { return o != 0 && !isContainerOwner(o) && !isTTLOwner(o) }
+
+// Watch event types (Watcher.Event.EventType).
+const (
+	EventNodeCreated         int32 = 1
+	EventNodeDeleted         int32 = 2
+	EventNodeDataChanged     int32 = 3
+	EventNodeChildrenChanged int32 = 4
+)
+
+// Event is a change the tree made, to be matched against watches.
+type Event struct {
+	Type int32
+	Path string
+}
+
+type node struct {
+	data []byte // never mutated in place: setData replaces the slice
+	acl  []ACL
+	// stat.DataLength and stat.NumChildren are kept equal to len(data) and
+	// len(children). Invariant: stat.NumChildren == len(children).
+	stat     Stat
+	children map[string]struct{}
+}
+
+// DataTree is ZooKeeper's data tree as a deterministic state machine: Apply
+// takes ordered txns and returns results and the events they trigger. It
+// does no I/O and reads no clock; times come from the txn headers. It is not
+// safe for concurrent use: the server guards it with its own lock.
+type DataTree struct {
+	nodes map[string]*node
+	// ephemerals maps a session id to the paths of its ephemeral nodes.
+	ephemerals map[int64]map[string]struct{}
+	// sessions maps every live session id to its negotiated timeout (ms).
+	sessions map[int64]int32
+	// containers and ttls index the nodes the sweeper may delete.
+	containers map[string]struct{}
+	ttls       map[string]struct{}
+	// lastZxid is the zxid of the last applied txn.
+	// Invariant: txns are applied with strictly increasing zxids.
+	lastZxid int64
+	dataSize int64 // sum of len(path)+len(data), for mntr
+}
+
+// NewDataTree returns a tree holding ZooKeeper's initial nodes: /,
+// /zookeeper, /zookeeper/quota and /zookeeper/config.
+func NewDataTree() *DataTree {
+	t := &DataTree{
+		nodes:      make(map[string]*node),
+		ephemerals: make(map[int64]map[string]struct{}),
+		sessions:   make(map[int64]int32),
+		containers: make(map[string]struct{}),
+		ttls:       make(map[string]struct{}),
+	}
+	t.nodes["/"] = &node{acl: OpenACL, children: map[string]struct{}{}}
+	t.addSystemNode("/zookeeper")
+	t.addSystemNode("/zookeeper/quota")
+	t.addSystemNode("/zookeeper/config")
+	return t
+}
+
+func (t *DataTree) addSystemNode(p string) {
+	parent, name := splitPath(p)
+	acl := OpenACL
+	if p == "/zookeeper/config" {
+		acl = []ACL{{Perms: PermRead, Scheme: "world", ID: "anyone"}}
+	}
+	t.nodes[p] = &node{acl: acl, children: map[string]struct{}{}}
+	pn := t.nodes[parent]
+	pn.children[name] = struct{}{}
+	pn.stat.NumChildren++
+	t.dataSize += int64(len(p))
+}
+
+// LastZxid returns the zxid of the last applied txn.
+func (t *DataTree) LastZxid() int64 { return t.lastZxid }
+
+// NodeCount returns the node count as ZooKeeper reports it (the root is
+// indexed twice there, so an empty server reports 5).
+func (t *DataTree) NodeCount() int { return len(t.nodes) + 1 }
+
+// ApproximateDataSize is the sum of path and data lengths.
+func (t *DataTree) ApproximateDataSize() int64 { return t.dataSize }
+
+// Sessions returns a copy of the live sessions and their timeouts.
+func (t *DataTree) Sessions() map[int64]int32 {
+	out := make(map[int64]int32, len(t.sessions))
+	for k, v := range t.sessions {
+		out[k] = v
+	}
+	return out
+}
+
+// SessionTimeout returns a live session's timeout.
+func (t *DataTree) SessionTimeout(id int64) (int32, bool) {
+	to, ok := t.sessions[id]
+	return to, ok
+}
+
+// Ephemerals returns the sorted ephemeral paths owned by a session.
+func (t *DataTree) Ephemerals(session int64) []string {
+	out := make([]string, 0, len(t.ephemerals[session]))
+	for p := range t.ephemerals[session] {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// EphemeralCount returns the number of ephemeral nodes.
+func (t *DataTree) EphemeralCount() int {
+	n := 0
+	for _, s := range t.ephemerals {
+		n += len(s)
+	}
+	return n
+}
+
+// Get returns a node's data, stat and ACL.
+func (t *DataTree) Get(p string) (data []byte, st Stat, acl []ACL, ok bool) {
+	n := t.nodes[p]
+	if n == nil {
+		return nil, Stat{}, nil, false
+	}
+	return n.data, n.stat, n.acl, true
+}
+
+// Children returns a node's child names, sorted, and its stat.
+func (t *DataTree) Children(p string) ([]string, Stat, bool) {
+	n := t.nodes[p]
+	if n == nil {
+		return nil, Stat{}, false
+	}
+	out := make([]string, 0, len(n.children))
+	for c := range n.children {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out, n.stat, true
+}
+
+// CountDescendants returns the number of nodes below p (getAllChildrenNumber).
+func (t *DataTree) CountDescendants(p string) (int, bool) {
+	n := t.nodes[p]
+	if n == nil {
+		return 0, false
+	}
+	total := 0
+	var walk func(path string, n *node)
+	walk = func(path string, n *node) {
+		for c := range n.children {
+			total++
+			cp := joinPath(path, c)
+			walk(cp, t.nodes[cp])
+		}
+	}
+	walk(p, n)
+	return total, true
+}
+
+// Apply applies one txn and returns its result and the events it triggers.
+// Txns must come in zxid order; a txn that fails validation here (which a
+// correct preparation never produces) yields an error result and no change.
+func (t *DataTree) Apply(txn *Txn) (Result, []Event) {
+	if invariants.Enabled && txn.Zxid <= t.lastZxid && txn.Zxid != 0 {
+		panic(fmt.Sprintf("zkstore: txn zxid 0x%x applied after 0x%x", txn.Zxid, t.lastZxid))
+	}
+	if txn.Zxid > t.lastZxid {
+		t.lastZxid = txn.Zxid
+	}
+	var evs []Event
+	res := t.applyBody(&txn.TxnHeader, txn.Type, txn.Body, &evs)
+	return res, evs
+}
+
+func (t *DataTree) applyBody(h *TxnHeader, typ int32, body any, evs *[]Event) Result {
+	res := Result{Type: typ}
+	switch b := body.(type) {
+	case *CreateTxn:
+		owner := int64(0)
+		switch {
+		case typ == OpCreateContainer:
+			owner = containerOwner
+		case typ == OpCreateTTL:
+			owner = ttlOwnerMask | (b.TTL & maxTTL)
+		case b.Ephemeral:
+			owner = h.SessionID
+		}
+		res.Err = t.createNode(b.Path, b.Data, b.ACL, owner, b.ParentCVersion, h.Zxid, h.Time, evs)
+		res.Path = b.Path
+		if res.Err == CodeOK {
+			res.Stat = t.nodes[b.Path].stat
+		}
+	case *DeleteTxn:
+		res.Err = t.deleteNode(b.Path, h.Zxid, evs)
+	case *SetDataTxn:
+		n := t.nodes[b.Path]
+		if n == nil {
+			res.Err = CodeNoNode
+			break
+		}
+		t.dataSize += int64(len(b.Data) - len(n.data))
+		n.data = b.Data
+		n.stat.DataLength = int32(len(b.Data))
+		n.stat.Version = b.Version
+		n.stat.Mzxid = h.Zxid
+		n.stat.Mtime = h.Time
+		res.Stat = n.stat
+		*evs = append(*evs, Event{EventNodeDataChanged, b.Path})
+	case *SetACLTxn:
+		n := t.nodes[b.Path]
+		if n == nil {
+			res.Err = CodeNoNode
+			break
+		}
+		n.acl = b.ACL
+		n.stat.Aversion = b.Version
+		res.Stat = n.stat
+	case *CheckVersionTxn:
+		if n := t.nodes[b.Path]; n != nil {
+			res.Stat = n.stat
+		} else {
+			res.Err = CodeNoNode
+		}
+	case *ErrorTxn:
+		res.Err = b.Err
+	case *CreateSessionTxn:
+		t.sessions[h.SessionID] = b.Timeout
+	case *CloseSessionTxn:
+		t.closeSession(h.SessionID, h.Zxid, evs)
+	case *MultiTxn:
+		res.Multi = make([]Result, len(b.Ops))
+		for i := range b.Ops {
+			op := &b.Ops[i]
+			res.Multi[i] = t.applyBody(h, op.Type, op.Body, evs)
+		}
+	default:
+		panic(fmt.Sprintf("zkstore: unknown txn body %T", body))
+	}
+	return res
+}
+
+func (t *DataTree) createNode(p string, data []byte, acl []ACL, owner int64, parentCVersion int32, zxid, now int64, evs *[]Event) Code {
+	parentPath, name := splitPath(p)
+	parent := t.nodes[parentPath]
+	if parent == nil {
+		return CodeNoNode
+	}
+	if _, ok := parent.children[name]; ok {
+		return CodeNodeExists
+	}
+	if parentCVersion == -1 {
+		parentCVersion = parent.stat.Cversion + 1
+	}
+	parent.stat.Cversion = parentCVersion
+	parent.stat.Pzxid = zxid
+	parent.children[name] = struct{}{}
+	parent.stat.NumChildren++
+	t.nodes[p] = &node{
+		data: data,
+		acl:  acl,
+		stat: Stat{
+			Czxid: zxid, Mzxid: zxid, Pzxid: zxid,
+			Ctime: now, Mtime: now,
+			EphemeralOwner: owner,
+			DataLength:     int32(len(data)),
+		},
+		children: map[string]struct{}{},
+	}
+	t.dataSize += int64(len(p) + len(data))
+	switch {
+	case isContainerOwner(owner):
+		t.containers[p] = struct{}{}
+	case isTTLOwner(owner):
+		t.ttls[p] = struct{}{}
+	case owner != 0:
+		s := t.ephemerals[owner]
+		if s == nil {
+			s = make(map[string]struct{})
+			t.ephemerals[owner] = s
+		}
+		s[p] = struct{}{}
+	}
+	*evs = append(*evs, Event{EventNodeCreated, p}, Event{EventNodeChildrenChanged, parentPath})
+	return CodeOK
+}
+
+func (t *DataTree) deleteNode(p string, zxid int64, evs *[]Event) Code {
+	n := t.nodes[p]
+	if n == nil || p == "/" {
+		return CodeNoNode
+	}
+	if len(n.children) > 0 {
+		return CodeNotEmpty
+	}
+	parentPath, name := splitPath(p)
+	parent := t.nodes[parentPath]
+	delete(parent.children, name)
+	parent.stat.NumChildren--
+	parent.stat.Cversion++
+	if zxid > parent.stat.Pzxid {
+		parent.stat.Pzxid = zxid
+	}
+	delete(t.nodes, p)
+	t.dataSize -= int64(len(p) + len(n.data))
+	owner := n.stat.EphemeralOwner
+	switch {
+	case isContainerOwner(owner):
+		delete(t.containers, p)
+	case isTTLOwner(owner):
+		delete(t.ttls, p)
+	case owner != 0:
+		if s := t.ephemerals[owner]; s != nil {
+			delete(s, p)
+			if len(s) == 0 {
+				delete(t.ephemerals, owner)
+			}
+		}
+	}
+	*evs = append(*evs, Event{EventNodeDeleted, p}, Event{EventNodeChildrenChanged, parentPath})
+	return CodeOK
+}
+
+func (t *DataTree) closeSession(id int64, zxid int64, evs *[]Event) {
+	// Delete deepest paths first so a session's ephemeral chain (which
+	// cannot exist: ephemerals have no children) never trips NotEmpty;
+	// sorting keeps replay deterministic.
+	paths := t.Ephemerals(id)
+	for i := len(paths) - 1; i >= 0; i-- {
+		t.deleteNode(paths[i], zxid, evs)
+	}
+	delete(t.sessions, id)
+	delete(t.ephemerals, id)
+}
+
+// ExpiredContainers returns, sorted, the containers that have had children
+// and have none now, and the TTL nodes without children whose mtime+ttl is
+// before now (ms). The server proposes deleteContainer txns for them, as
+// ZooKeeper's ContainerManager does.
+func (t *DataTree) ExpiredContainers(nowMs int64) []string {
+	var out []string
+	for p := range t.containers {
+		n := t.nodes[p]
+		if n.stat.Cversion > 0 && len(n.children) == 0 {
+			out = append(out, p)
+		}
+	}
+	for p := range t.ttls {
+		n := t.nodes[p]
+		if len(n.children) == 0 && n.stat.Mtime+ttlOf(n.stat.EphemeralOwner) < nowMs {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
