@@ -2,8 +2,8 @@ package zkstore
 
 import (
 	"bytes"
-	"fmt"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"

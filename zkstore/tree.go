@@ -47,7 +47,7 @@ var OpenACL = []ACL{{Perms: PermAll, Scheme: "world", ID: "anyone"}}
 const (
 	containerOwner int64 = -0x8000000000000000
 	ttlOwnerMask   int64 = -0x100000000000000 // 0xFF00000000000000
-	maxTTL         int64 = 0x00FFFFFFFFFF // EphemeralType.TTL: 40 bits
+	maxTTL         int64 = 0x00FFFFFFFFFF     // EphemeralType.TTL: 40 bits
 )
 
 func isContainerOwner(o int64) bool { return o == containerOwner }
