@@ -131,6 +131,8 @@ func (c *conn) serve() {
 	}
 	n := int32(binary.BigEndian.Uint32(lenBuf[:]))
 	if w, ok := proto.FourLetterWord(n); ok {
+		c.recved.Add(1)
+		c.s.stats.packetsReceived.Add(1)
 		c.s.fourLetter(c.nc, w)
 		return
 	}
