@@ -6,7 +6,8 @@ import (
 	"strconv"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorlog/gregor/internal/cli"
 )
@@ -65,7 +66,7 @@ func runGetOffsets(cmd *cobra.Command, g *globals, o *getOffsetsOpts) error {
 	default:
 		n, err := strconv.ParseInt(o.time, 10, 64)
 		if err != nil || n < 0 {
-			return cli.Usagef("--time must be -1 (latest), -2 (earliest), -3 (max-timestamp) or a timestamp in ms, not %q", o.time)
+			return cli.Usagef("Malformed time argument %s. Please use -1 or latest / -2 or earliest / -3 or max-timestamp, or a specified long format timestamp", o.time)
 		}
 		ts = n
 	}
@@ -98,43 +99,52 @@ func runGetOffsets(cmd *cobra.Command, g *globals, o *getOffsetsOpts) error {
 	if len(topics) == 0 {
 		return fmt.Errorf("Could not match any topic-partitions with the specified filters")
 	}
-	var listed kadm.ListedOffsets
-	switch ts {
-	case -1:
-		listed, err = adm.ListEndOffsets(ctx, topics...)
-	case -2:
-		listed, err = adm.ListStartOffsets(ctx, topics...)
-	case -3:
-		listed, err = adm.ListMaxTimestampOffsets(ctx, topics...)
-	default:
-		listed, err = adm.ListOffsetsAfterMilli(ctx, ts, topics...)
+	// Ask the partition leaders directly (kgo shards the request): unlike
+	// kadm's helpers this keeps the broker's -1 ("no such offset"), and
+	// GetOffsetShell leaves those partitions out.
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.ReplicaID = -1
+	for _, name := range topics {
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = name
+		for _, pd := range md.Topics[name].Partitions.Sorted() {
+			if parts != nil && !parts[pd.Partition] {
+				continue
+			}
+			rp := kmsg.NewListOffsetsRequestTopicPartition()
+			rp.Partition = pd.Partition
+			rp.CurrentLeaderEpoch = -1
+			rp.Timestamp = ts
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		if len(rt.Partitions) > 0 {
+			req.Topics = append(req.Topics, rt)
+		}
 	}
+	if len(req.Topics) == 0 {
+		return fmt.Errorf("Could not match any topic-partitions with the specified filters")
+	}
+	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {
 		return fmt.Errorf("listing offsets: %w", err)
 	}
 	lines := []offsetLine{}
 	errw := cmd.ErrOrStderr()
-	listed.Each(func(lo kadm.ListedOffset) {
-		if parts != nil && !parts[lo.Partition] {
-			return
+	for _, rt := range resp.Topics {
+		for _, rp := range rt.Partitions {
+			if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+				fmt.Fprintf(errw, "Skip getting offsets for topic-partition %s-%d due to error: %s\n", rt.Topic, rp.Partition, brokerError(err, ""))
+				continue
+			}
+			if rp.Offset < 0 {
+				continue
+			}
+			lines = append(lines, offsetLine{rt.Topic, rp.Partition, rp.Offset})
 		}
-		if lo.Err != nil {
-			fmt.Fprintf(errw, "Skip getting offsets for topic-partition %s-%d due to error: %v\n", lo.Topic, lo.Partition, lo.Err)
-			return
-		}
-		if lo.Offset < 0 {
-			return
-		}
-		lines = append(lines, offsetLine{lo.Topic, lo.Partition, lo.Offset})
-	})
-	if parts != nil && len(lines) == 0 {
-		return fmt.Errorf("Could not match any topic-partitions with the specified filters")
 	}
+	// GetOffsetShell sorts by TopicPartition.toString(), "topic-partition".
 	sort.Slice(lines, func(i, j int) bool {
-		if lines[i].Topic != lines[j].Topic {
-			return lines[i].Topic < lines[j].Topic
-		}
-		return lines[i].Partition < lines[j].Partition
+		return fmt.Sprintf("%s-%d", lines[i].Topic, lines[i].Partition) < fmt.Sprintf("%s-%d", lines[j].Topic, lines[j].Partition)
 	})
 	out := cmd.OutOrStdout()
 	if g.format == cli.FormatJSON {
