@@ -563,3 +563,22 @@ func TestParseListeners(t *testing.T) {
 		t.Fatalf("addrs %v", a)
 	}
 }
+
+func FuzzParseHeader(f *testing.F) {
+	cid := "client"
+	for _, fr := range [][]byte{frame(3, 12, 1, &cid, []byte{1, 7, 2, 0xaa, 0xbb}, []byte("x")), frame(0, 3, 2, nil, nil, nil), frame(18, 3, 3, &cid, []byte{0}, nil)} {
+		f.Add(fr[4:])
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r Request
+		if err := parseHeader(&r, b); err != nil {
+			if !errors.Is(err, ErrBadHeader) {
+				t.Fatalf("unclassified error %v", err)
+			}
+			return
+		}
+		if r.HeaderLen < 10 || r.HeaderLen > len(b) || len(r.Body) != len(b)-r.HeaderLen {
+			t.Fatalf("header length %d of %d-byte frame", r.HeaderLen, len(b))
+		}
+	})
+}
