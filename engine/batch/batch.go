@@ -45,7 +45,8 @@
 // ErrInvalidRecord -> INVALID_RECORD (87), ErrTooLarge -> MESSAGE_TOO_LARGE
 // (10), ErrUnsupportedCodec -> UNSUPPORTED_COMPRESSION_TYPE (76),
 // ErrTruncated -> CORRUPT_MESSAGE on produce (a torn tail during recovery),
-// ErrDecompressedTooLarge -> CORRUPT_MESSAGE (a decompression bomb).
+// ErrDecompressedTooLarge -> CORRUPT_MESSAGE (a decompression bomb),
+// ErrInvalidTimestamp -> INVALID_TIMESTAMP (32).
 package batch
 
 import (
@@ -101,6 +102,7 @@ var (
 	ErrTruncated            = errors.New("batch: truncated")
 	ErrUnsupportedCodec     = errors.New("batch: unsupported compression type")
 	ErrDecompressedTooLarge = errors.New("batch: decompressed size exceeds limit")
+	ErrInvalidTimestamp     = errors.New("batch: invalid timestamp")
 )
 
 // castagnoli is the CRC-32C table Kafka uses for magic 2 batches.
@@ -352,10 +354,14 @@ func validate(b []byte, maxBatchBytes, maxDecompressed int) (Header, error) {
 //
 // An empty payload or a second batch is ErrInvalidRecord (Kafka's "must
 // contain exactly one record batch"). A payload shorter than its batch
-// claims is ErrTruncated, which the broker answers with CORRUPT_MESSAGE.
-// Unlike Kafka, which silently trims a torn trailing fragment after one
-// complete batch, any trailing bytes are rejected with ErrInvalidRecord, so
-// the caller may append the payload as is.
+// claims wraps both ErrInvalidRecord and ErrTruncated: Kafka's batch
+// iterator yields no batch for it, so Kafka answers INVALID_RECORD (87);
+// map ErrInvalidRecord before ErrTruncated. A corrupt length or magic is
+// ErrCorrupt (CORRUPT_MESSAGE), as in Kafka's nextBatchSize. Unlike Kafka,
+// which silently trims a torn trailing fragment after one complete batch,
+// any trailing bytes are rejected with ErrInvalidRecord, so the caller may
+// append the payload as is. A batch marked LogAppendTime by the producer
+// is ErrInvalidTimestamp (LogValidator.validateTimestamp).
 func ValidateProduce(records []byte, maxBatchBytes int) (Header, error) {
 	if len(records) == 0 {
 		return Header{}, fmt.Errorf("%w: produce v3+ needs exactly one record batch, got none", ErrInvalidRecord)
@@ -366,6 +372,9 @@ func ValidateProduce(records []byte, maxBatchBytes int) (Header, error) {
 		}
 	}
 	_, n, err := Next(records)
+	if errors.Is(err, ErrTruncated) {
+		return Header{}, fmt.Errorf("%w: produce v3+ needs one complete record batch: %w", ErrInvalidRecord, err)
+	}
 	if err != nil {
 		return Header{}, err
 	}
@@ -375,5 +384,9 @@ func ValidateProduce(records []byte, maxBatchBytes int) (Header, error) {
 	if off := int64(binary.BigEndian.Uint64(records)); off != 0 {
 		return Header{}, fmt.Errorf("%w: client batch has baseOffset %d, must be 0", ErrInvalidRecord, off)
 	}
-	return Validate(records, maxBatchBytes)
+	h, err := Validate(records, maxBatchBytes)
+	if err == nil && h.LogAppendTime() {
+		return h, fmt.Errorf("%w: producers must not set the LogAppendTime timestamp type", ErrInvalidTimestamp)
+	}
+	return h, err
 }

@@ -56,6 +56,8 @@ func TestValidateErrors(t *testing.T) {
 	ctl := noProducer()
 	ctl.Control = true
 	zero := mustBuild(t, noProducer(), nil)
+	lat := noProducer()
+	lat.LogAppendTime = true
 	cases := []struct {
 		name    string
 		b       []byte
@@ -68,6 +70,10 @@ func TestValidateErrors(t *testing.T) {
 		{"shorter than log overhead", valid[:8], 1 << 20, false, ErrTruncated},
 		{"torn tail", valid[:len(valid)-1], 1 << 20, false, ErrTruncated},
 		{"torn produce", valid[:len(valid)-1], 1 << 20, true, ErrTruncated},
+		{"torn produce is INVALID_RECORD", valid[:len(valid)-1], 1 << 20, true, ErrInvalidRecord},
+		{"torn produce header", valid[:20], 1 << 20, true, ErrInvalidRecord},
+		{"LogAppendTime from producer", mustBuild(t, lat, sampleRecords(2)), 1 << 20, true, ErrInvalidTimestamp},
+		{"LogAppendTime fine for Validate", mustBuild(t, lat, sampleRecords(2)), 1 << 20, false, nil},
 		{"length below minimum", mod(put32(offLength, 13), false), 1 << 20, false, ErrCorrupt},
 		{"negative length", mod(put32(offLength, -5), false), 1 << 20, false, ErrCorrupt},
 		{"magic 3", mod(func(b []byte) []byte { b[offMagic] = 3; return b }, false), 1 << 20, false, ErrCorrupt},
@@ -301,7 +307,8 @@ func FuzzValidate(f *testing.F) {
 			}
 		}
 	}
-	f.Fuzz(func(t *testing.T, b []byte) {
+	f.Fuzz(func(t *testing.T, in []byte) {
+		b := append([]byte(nil), in...)
 		// Patch a valid CRC in half the cases so the fuzzer reaches the
 		// record checks.
 		if len(b) >= HeaderSize && b[0]&1 == 1 {
