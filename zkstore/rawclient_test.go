@@ -101,3 +101,9 @@ func (rc *rawClient) call(op proto.OpCode, rec proto.Record, out proto.Record) p
 	}
 	return h
 }
+
+func createReq(p string) *proto.CreateRequest {
+	return &proto.CreateRequest{Path: p, Data: []byte(p), ACL: proto.WorldAnyone()}
+}
+
+func existsReq(p string) *proto.PathWatchRequest { return &proto.PathWatchRequest{Path: p} }

@@ -300,6 +300,10 @@ func (t *DataTree) applyBody(h *TxnHeader, typ int32, body any, evs *[]Event) Re
 }
 
 func (t *DataTree) createNode(p string, data []byte, acl []ACL, owner int64, parentCVersion int32, zxid, now int64, evs *[]Event) Code {
+	if p == "/" || !validatePath(p) {
+		// Never produced by preparation; guards replay of a damaged log.
+		return CodeBadArguments
+	}
 	parentPath, name := splitPath(p)
 	parent := t.nodes[parentPath]
 	if parent == nil {
@@ -346,7 +350,7 @@ func (t *DataTree) createNode(p string, data []byte, acl []ACL, owner int64, par
 
 func (t *DataTree) deleteNode(p string, zxid int64, evs *[]Event) Code {
 	n := t.nodes[p]
-	if n == nil || p == "/" {
+	if n == nil || p == "/" || p == "" {
 		return CodeNoNode
 	}
 	if len(n.children) > 0 {

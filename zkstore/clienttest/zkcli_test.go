@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gregorlog/gregor/internal/testutil"
 )
@@ -66,7 +67,9 @@ func TestZkCli(t *testing.T) {
 					cmd = exec.Command(cli, "-server", tg.addr)
 					cmd.Stdin = strings.NewReader(st.stdin)
 				}
+				start := time.Now()
 				outb, err := cmd.CombinedOutput()
+				t.Logf("step %d %v %q: %v", i, st.args, st.stdin, time.Since(start).Round(time.Millisecond))
 				out := string(outb)
 				if err != nil && st.stdin == "" && len(st.want) == 0 {
 					t.Fatalf("step %d %v: %v\n%s", i, st.args, err, out)
