@@ -1,0 +1,264 @@
+package zkmeta
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// EventKind says what changed.
+type EventKind int
+
+const (
+	// BrokersChanged: the set of registered brokers; Names holds the ids.
+	BrokersChanged EventKind = iota + 1
+	// TopicsChanged: the set of topics; Names holds them.
+	TopicsChanged
+	// TopicChanged: one topic's assignment changed (partitions added or
+	// reassigned); Name is the topic.
+	TopicChanged
+	// ConfigChanged: a /config/changes notification; Name is its
+	// entity_path ("topics/t", "brokers/1", "brokers/<default>").
+	ConfigChanged
+	// DeletionsChanged: topics marked for deletion; Names holds them.
+	DeletionsChanged
+	// ControllerChanged: /controller changed; Controller is the new id
+	// (-1 when none).
+	ControllerChanged
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case BrokersChanged:
+		return "BrokersChanged"
+	case TopicsChanged:
+		return "TopicsChanged"
+	case TopicChanged:
+		return "TopicChanged"
+	case ConfigChanged:
+		return "ConfigChanged"
+	case DeletionsChanged:
+		return "DeletionsChanged"
+	case ControllerChanged:
+		return "ControllerChanged"
+	}
+	return "Unknown"
+}
+
+// Event is one metadata change. Set events (BrokersChanged, TopicsChanged,
+// DeletionsChanged, ControllerChanged) carry the full current state, so a
+// consumer never needs to diff: the first event of each kind is the state
+// when watching began, and after a session is re-established each is sent
+// again.
+type Event struct {
+	Kind       EventKind
+	Names      []string
+	Name       string
+	Controller int32
+}
+
+// Watch starts watching Kafka's metadata paths and returns the event
+// channel; it is closed when ctx ends or the client closes. Each watched
+// path has its own goroutine that re-arms ZooKeeper's one-shot watch
+// before reading, so no change is missed; a slow reader delays (never
+// loses) events. Config notifications that existed before Watch are not
+// replayed, and notifications older than 15 minutes are purged, as Kafka
+// does.
+func (c *Client) Watch(ctx context.Context) <-chan Event {
+	out := make(chan Event, 64)
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	send := func(ev Event) bool {
+		select {
+		case out <- ev:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-c.done:
+			return false
+		}
+	}
+	spawn := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	// Per-topic assignment watchers, started as topics appear.
+	var tmu sync.Mutex
+	topicWatchers := map[string]bool{}
+	startTopic := func(t string) {
+		tmu.Lock()
+		defer tmu.Unlock()
+		if topicWatchers[t] {
+			return
+		}
+		topicWatchers[t] = true
+		spawn(func() {
+			defer func() { tmu.Lock(); delete(topicWatchers, t); tmu.Unlock() }()
+			c.watchData(ctx, topicPath(t), func(first, exists bool) bool {
+				if !exists {
+					return false
+				}
+				return first || send(Event{Kind: TopicChanged, Name: t})
+			})
+		})
+	}
+	spawn(func() {
+		c.watchChildren(ctx, "/brokers/ids", func(names []string) bool {
+			ids := parseIDs(names)
+			strs := make([]string, len(ids))
+			for i, id := range ids {
+				strs[i] = strconv.Itoa(int(id))
+			}
+			return send(Event{Kind: BrokersChanged, Names: strs})
+		})
+	})
+	spawn(func() {
+		c.watchChildren(ctx, "/brokers/topics", func(names []string) bool {
+			for _, t := range names {
+				startTopic(t)
+			}
+			return send(Event{Kind: TopicsChanged, Names: names})
+		})
+	})
+	spawn(func() {
+		c.watchChildren(ctx, "/admin/delete_topics", func(names []string) bool {
+			return send(Event{Kind: DeletionsChanged, Names: names})
+		})
+	})
+	spawn(func() {
+		last := ""
+		started := false
+		c.watchChildren(ctx, "/config/changes", func(names []string) bool {
+			if !started {
+				started = true
+				for _, n := range names {
+					last = max(last, n)
+				}
+				return true
+			}
+			for _, n := range names {
+				if n <= last || !strings.HasPrefix(n, "config_change_") {
+					continue
+				}
+				last = n
+				data, st, err := c.get("/config/changes/" + n)
+				if err != nil {
+					continue // purged already
+				}
+				entity, err := decodeChange(data)
+				if err != nil {
+					c.log.Warn("ignoring malformed config change", "node", n, "err", err)
+					continue
+				}
+				if !send(Event{Kind: ConfigChanged, Name: entity}) {
+					return false
+				}
+				if time.Since(time.UnixMilli(st.Ctime)) > 15*time.Minute {
+					_ = c.conn.Delete(c.abs("/config/changes/"+n), -1)
+				}
+			}
+			return true
+		})
+	})
+	spawn(func() {
+		lastID := int32(-2)
+		c.watchData(ctx, "/controller", func(_, exists bool) bool {
+			id := int32(-1)
+			if exists {
+				if data, _, err := c.get("/controller"); err == nil {
+					if v, err := decodeController(data); err == nil {
+						id = v
+					}
+				}
+			}
+			if id == lastID {
+				return true
+			}
+			lastID = id
+			return send(Event{Kind: ControllerChanged, Controller: id})
+		})
+	})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-c.done:
+		}
+		cancel()
+		wg.Wait()
+		close(out)
+	}()
+	return out
+}
+
+// watchChildren calls f with the sorted children of p now and after every
+// change, until f returns false or ctx ends. A missing p is created.
+func (c *Client) watchChildren(ctx context.Context, p string, f func([]string) bool) {
+	for {
+		if c.waitSession(ctx) != nil {
+			return
+		}
+		session := c.sessionWatch()
+		names, _, ch, err := c.conn.ChildrenW(c.abs(p))
+		if errors.Is(err, zk.ErrNoNode) {
+			if err := c.ensurePath(p); err != nil && !sleepCtx(ctx, c.done, 200*time.Millisecond) {
+				return
+			}
+			continue
+		}
+		if err != nil {
+			if !sleepCtx(ctx, c.done, 100*time.Millisecond) {
+				return
+			}
+			continue
+		}
+		slices.Sort(names)
+		if !f(names) {
+			return
+		}
+		select {
+		case <-ch:
+		case <-session:
+		case <-ctx.Done():
+			return
+		case <-c.done:
+			return
+		}
+	}
+}
+
+// watchData calls f(first, exists) for p now and after every change
+// (creation, data change, deletion), until f returns false or ctx ends.
+func (c *Client) watchData(ctx context.Context, p string, f func(first, exists bool) bool) {
+	first := true
+	for {
+		if c.waitSession(ctx) != nil {
+			return
+		}
+		session := c.sessionWatch()
+		ok, _, ch, err := c.conn.ExistsW(c.abs(p))
+		if err != nil {
+			if !sleepCtx(ctx, c.done, 100*time.Millisecond) {
+				return
+			}
+			continue
+		}
+		if !f(first, ok) {
+			return
+		}
+		first = false
+		select {
+		case <-ch:
+		case <-session:
+		case <-ctx.Done():
+			return
+		case <-c.done:
+			return
+		}
+	}
+}
