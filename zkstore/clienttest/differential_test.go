@@ -41,6 +41,9 @@ var update = flag.Bool("update", false, "rewrite testdata/diff/*.golden from Apa
 //	S auth SCHEME CRED      (xid -4, as Java and kazoo send it)
 //	S whoami   S ephemerals P   S count P
 //	S events                ping, print the notifications that came first
+//	S eventset              the same, sorted (for one txn that deletes
+//	                        several nodes, e.g. closeSession, whose order
+//	                        ZooKeeper leaves unspecified)
 //	S setwatches KIND=P,P... (KIND: data exist child persistent recursive;
 //	                        relative zxid = last zxid seen; setWatches2
 //	                        when persistent or recursive is present)
@@ -465,7 +468,7 @@ func runScenario(t *testing.T, tg target, sc scenario) string {
 			} else {
 				op, req = proto.OpSetWatches, &proto.SetWatches{RelativeZxid: sw.RelativeZxid, DataWatches: sw.DataWatches, ExistWatches: sw.ExistWatches, ChildWatches: sw.ChildWatches}
 			}
-		case "events":
+		case "events", "eventset":
 			evs, err := c.drain()
 			if err != nil {
 				fail("%v", err)
@@ -473,6 +476,9 @@ func runScenario(t *testing.T, tg target, sc scenario) string {
 			var ps []string
 			for _, e := range evs {
 				ps = append(ps, fmt.Sprintf("%s:%s:%s", e.Type, e.State, n.path(e.Path)))
+			}
+			if cmd == "eventset" {
+				sort.Strings(ps)
 			}
 			fmt.Fprintf(&out, "%s -> [%s]\n", line, strings.Join(ps, " "))
 			continue
@@ -550,4 +556,3 @@ func parseACL(s string) []proto.ACL {
 	}
 	return out
 }
-

@@ -68,7 +68,7 @@ func reference(t testing.TB) target {
 		refSrv, refErr = zkref.Launch(zkref.Config{
 			FourLetterWhitelist: "*",
 			JVMProps: map[string]string{
-				"zookeeper.extendedTypesEnabled":                   "true",
+				"zookeeper.extendedTypesEnabled":                     "true",
 				"zookeeper.DigestAuthenticationProvider.superDigest": superDigest,
 			},
 		})
