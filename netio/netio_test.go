@@ -577,8 +577,100 @@ func FuzzParseHeader(f *testing.F) {
 			}
 			return
 		}
-		if r.HeaderLen < 10 || r.HeaderLen > len(b) || len(r.Body) != len(b)-r.HeaderLen {
+		if r.HeaderLen < 8 || r.HeaderLen > len(b) || len(r.Body) != len(b)-r.HeaderLen {
 			t.Fatalf("header length %d of %d-byte frame", r.HeaderLen, len(b))
 		}
 	})
+}
+
+// TestWriteDeadline: a client that stops reading cannot hold a response
+// (and its file region) forever; the write deadline closes the connection
+// and the region is released.
+func TestWriteDeadline(t *testing.T) {
+	f, _ := writeTestFile(t, 64<<20)
+	for _, zeroCopy := range []bool{true, false} {
+		var released atomic.Int32
+		h := HandlerFunc(func(_ context.Context, r *Request) Reply {
+			return Respond(new(Response).AddBytes(r.AppendResponseHeader(nil)).
+				AddFile(FileRegion{File: f, Length: 64 << 20, Release: func() { released.Add(1) }}))
+		})
+		cfg := DefaultConfig()
+		cfg.ZeroCopy = zeroCopy
+		cfg.WriteTimeout = 200 * time.Millisecond
+		cfg.SendBufferBytes = 64 << 10
+		s, addr := startServer(t, cfg, h)
+		c := dial(t, addr)
+		c.(*net.TCPConn).SetReadBuffer(64 << 10)
+		c.Write(frame(1, 11, 1, nil, nil, nil))
+		testutil.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+			if released.Load() != 1 || s.Metrics().ConnectionsActive.Load() != 0 {
+				return fmt.Errorf("zerocopy=%v: released %d, active %d", zeroCopy, released.Load(), s.Metrics().ConnectionsActive.Load())
+			}
+			return nil
+		})
+	}
+}
+
+func TestControlledShutdownV0Header(t *testing.T) {
+	var r Request
+	fr := frame(7, 0, 42, nil, nil, nil)[4:]
+	fr = append(fr[:8], 0, 0, 0, 5) // header v0, then an int32 broker id
+	if err := parseHeader(&r, fr); err != nil || r.CorrelationID != 42 || r.HeaderLen != 8 || len(r.Body) != 4 {
+		t.Fatalf("%+v %v", r, err)
+	}
+}
+
+// TestManyConnectionsOrdering runs several pipelining connections at once
+// with replies completing after random delays; each connection must see
+// its own responses in order.
+func TestManyConnectionsOrdering(t *testing.T) {
+	h := HandlerFunc(func(_ context.Context, r *Request) Reply {
+		reply, p := Defer()
+		resp := new(Response).AddBytes(r.AppendResponseHeader(nil)).AddBytes(append([]byte(nil), r.Body...))
+		d := time.Duration(r.Seq*7919%5) * time.Millisecond
+		time.AfterFunc(d, func() { p.Respond(resp) })
+		return reply
+	})
+	cfg := DefaultConfig()
+	cfg.MaxInFlight = 8
+	_, addr := startServer(t, cfg, h)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for conn := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(30 * time.Second))
+			const n = 200
+			go func() {
+				for i := range n {
+					if _, err := c.Write(frame(0, 3, int32(i), nil, nil, []byte(fmt.Sprintf("%d/%d", conn, i)))); err != nil {
+						return
+					}
+				}
+			}()
+			for i := range n {
+				resp, err := readFrame(c)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if corrOf(resp) != int32(i) || string(resp[4:]) != fmt.Sprintf("%d/%d", conn, i) {
+					errs <- fmt.Errorf("conn %d: response %d is %d %q", conn, i, corrOf(resp), resp[4:])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }

@@ -85,6 +85,13 @@ func isFlexible(key, version int16) bool {
 
 // parseHeader fills r from frame (the bytes after the size prefix).
 func parseHeader(r *Request, frame []byte) error {
+	if len(frame) >= 8 && binary.BigEndian.Uint16(frame) == uint16(kmsg.ControlledShutdown) && binary.BigEndian.Uint16(frame[2:]) == 0 {
+		// Header v0 (no client id) is used only by ControlledShutdown v0.
+		r.APIKey, r.APIVersion = int16(kmsg.ControlledShutdown), 0
+		r.CorrelationID = int32(binary.BigEndian.Uint32(frame[4:]))
+		r.HeaderLen, r.Frame, r.Body = 8, frame, frame[8:]
+		return nil
+	}
 	if len(frame) < 10 {
 		return fmt.Errorf("%w: %d-byte frame is shorter than a request header", ErrBadHeader, len(frame))
 	}
