@@ -207,6 +207,16 @@ func (c *conn) handshake(req *proto.ConnectRequest) bool {
 		resp.TimeOut, resp.SessionID, resp.Passwd = to, id, sessionPassword(s.secret, id)
 	} else {
 		id := req.SessionID
+		// ZooKeeper closes the session's current connection before it
+		// even checks the password (processConnectRequest).
+		s.smu.Lock()
+		if old := s.owners[id]; old != nil && old != c {
+			delete(s.owners, id)
+			s.smu.Unlock()
+			old.close()
+		} else {
+			s.smu.Unlock()
+		}
 		s.mu.RLock()
 		to, ok := s.tree.SessionTimeout(id)
 		s.mu.RUnlock()
@@ -219,6 +229,9 @@ func (c *conn) handshake(req *proto.ConnectRequest) bool {
 				s.owners[id] = c
 			}
 			s.smu.Unlock()
+		}
+		if !ok {
+			c.s.log.Info("zkstore: refusing reattach", "session", fmt.Sprintf("0x%x", id))
 		}
 		if !ok {
 			// Expired, unknown or wrong password: clients read timeOut 0 /

@@ -190,14 +190,15 @@ func TestSessionReattachAndPassword(t *testing.T) {
 	if r2.SessionID != 0 || r2.HasReadOnly {
 		t.Fatalf("wrong password accepted: %+v", r2)
 	}
-	rc3, r3 := dialRaw(t, s, rc.session, rc.passwd, false)
-	if r3.SessionID != rc.session {
-		t.Fatalf("reattach: %+v", r3)
-	}
-	// The old connection was closed; the ephemeral survives.
+	// Like ZooKeeper, even a failed reattach closes the session's current
+	// connection; the session and its ephemeral survive.
 	rc.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := proto.ReadFrame(rc.br, nil, 1<<20); err == nil {
 		t.Fatal("old connection still open")
+	}
+	rc3, r3 := dialRaw(t, s, rc.session, rc.passwd, false)
+	if r3.SessionID != rc.session {
+		t.Fatalf("reattach: %+v", r3)
 	}
 	var eph proto.GetEphemeralsResponse
 	rc3.call(proto.OpGetEphemerals, &proto.PathRequest{Path: "/"}, &eph)
@@ -376,7 +377,13 @@ func TestSequentialAndContainerAndTTL(t *testing.T) {
 	c.Delete("/q/plain", -1)
 	c.Delete(p, -1)
 	p, _ = c.Create("/q/s-", nil, zk.FlagSequence|zk.FlagEphemeral, openACL)
-	if p != "/q/s-0000000004" {
+	if p != "/q/s-0000000002" { // deletes do not advance the suffix
+		t.Fatalf("seq after deletes %s", p)
+	}
+	if _, st, _ := c.Get("/q"); st.Cversion != 5 { // 3 creates + 2 deletes
+		t.Fatalf("client cversion %d", st.Cversion)
+	}
+	if p == "" {
 		t.Fatalf("seq after deletes %s", p)
 	}
 	// Containers go once their last child goes.
@@ -398,8 +405,11 @@ func TestSequentialAndContainerAndTTL(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, st, _ := c.Get("/ttl")
-	if st.EphemeralOwner != -0x100000000000000|60000 {
-		t.Fatalf("TTL owner 0x%x", st.EphemeralOwner)
+	s.mu.RLock()
+	internal := s.tree.nodes["/ttl"].stat.EphemeralOwner
+	s.mu.RUnlock()
+	if st.EphemeralOwner != 0 || internal != -0x100000000000000|60000 {
+		t.Fatalf("TTL owner 0x%x (internal 0x%x)", st.EphemeralOwner, internal)
 	}
 	s.sweepContainers()
 	if ok, _, _ := c.Exists("/ttl"); !ok {
@@ -448,7 +458,9 @@ func TestPersistentWatchesAndRemove(t *testing.T) {
 		t.Fatalf("second removeWatches %v", h.Err)
 	}
 	// Plain persistent watch: data and child events on the node itself.
+	// Adding it over a recursive one replaces it (the last mode wins).
 	rc.events = nil
+	rc.call(proto.OpAddWatch, &proto.AddWatchRequest{Path: "/pw", Mode: proto.AddWatchPersistentRecursive}, &er)
 	rc.call(proto.OpAddWatch, &proto.AddWatchRequest{Path: "/pw", Mode: proto.AddWatchPersistent}, &er)
 	rc.call(proto.OpCreate, &proto.CreateRequest{Path: "/pw/b", ACL: proto.WorldAnyone()}, nil)
 	rc.call(proto.OpSetData, &proto.SetDataRequest{Path: "/pw", Version: -1}, nil)

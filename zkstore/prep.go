@@ -175,7 +175,6 @@ func (v *prepView) prepDelete(c *prepCtx, op int32, p string, version int32) (an
 		return nil, CodeNotEmpty
 	}
 	np := *parent
-	np.stat.Cversion++
 	np.stat.NumChildren--
 	np.stat.Pzxid = c.zxid
 	v.set(parentPath, &np)

@@ -78,8 +78,23 @@ type node struct {
 	acl  []ACL
 	// stat.DataLength and stat.NumChildren are kept equal to len(data) and
 	// len(children). Invariant: stat.NumChildren == len(children).
+	// stat.Cversion counts child creates only, as ZooKeeper's DataNode
+	// does; it is the sequential suffix. Clients see clientStat.
 	stat     Stat
 	children map[string]struct{}
+}
+
+// clientStat is the stat clients see (DataNode.copyStat): cversion
+// translated from creates to changes (creates*2 - children, since every
+// create but the live children was followed by a delete), and the
+// ephemeralOwner of containers and TTL nodes shown as 0.
+func (n *node) clientStat() Stat {
+	st := n.stat
+	st.Cversion = n.stat.Cversion*2 - n.stat.NumChildren
+	if !isSessionOwner(st.EphemeralOwner) {
+		st.EphemeralOwner = 0
+	}
+	return st
 }
 
 // DataTree is ZooKeeper's data tree as a deterministic state machine: Apply
@@ -181,7 +196,7 @@ func (t *DataTree) Get(p string) (data []byte, st Stat, acl []ACL, ok bool) {
 	if n == nil {
 		return nil, Stat{}, nil, false
 	}
-	return n.data, n.stat, n.acl, true
+	return n.data, n.clientStat(), n.acl, true
 }
 
 // Children returns a node's child names, sorted, and its stat.
@@ -195,7 +210,7 @@ func (t *DataTree) Children(p string) ([]string, Stat, bool) {
 		out = append(out, c)
 	}
 	sort.Strings(out)
-	return out, n.stat, true
+	return out, n.clientStat(), true
 }
 
 // CountDescendants returns the number of nodes below p (getAllChildrenNumber).
@@ -248,7 +263,7 @@ func (t *DataTree) applyBody(h *TxnHeader, typ int32, body any, evs *[]Event) Re
 		res.Err = t.createNode(b.Path, b.Data, b.ACL, owner, b.ParentCVersion, h.Zxid, h.Time, evs)
 		res.Path = b.Path
 		if res.Err == CodeOK {
-			res.Stat = t.nodes[b.Path].stat
+			res.Stat = t.nodes[b.Path].clientStat()
 		}
 	case *DeleteTxn:
 		res.Err = t.deleteNode(b.Path, h.Zxid, evs)
@@ -264,7 +279,7 @@ func (t *DataTree) applyBody(h *TxnHeader, typ int32, body any, evs *[]Event) Re
 		n.stat.Version = b.Version
 		n.stat.Mzxid = h.Zxid
 		n.stat.Mtime = h.Time
-		res.Stat = n.stat
+		res.Stat = n.clientStat()
 		*evs = append(*evs, Event{EventNodeDataChanged, b.Path})
 	case *SetACLTxn:
 		n := t.nodes[b.Path]
@@ -274,10 +289,10 @@ func (t *DataTree) applyBody(h *TxnHeader, typ int32, body any, evs *[]Event) Re
 		}
 		n.acl = b.ACL
 		n.stat.Aversion = b.Version
-		res.Stat = n.stat
+		res.Stat = n.clientStat()
 	case *CheckVersionTxn:
 		if n := t.nodes[b.Path]; n != nil {
-			res.Stat = n.stat
+			res.Stat = n.clientStat()
 		} else {
 			res.Err = CodeNoNode
 		}
@@ -360,7 +375,6 @@ func (t *DataTree) deleteNode(p string, zxid int64, evs *[]Event) Code {
 	parent := t.nodes[parentPath]
 	delete(parent.children, name)
 	parent.stat.NumChildren--
-	parent.stat.Cversion++
 	if zxid > parent.stat.Pzxid {
 		parent.stat.Pzxid = zxid
 	}

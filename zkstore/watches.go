@@ -91,8 +91,12 @@ func (m *WatchManager) AddData(p string, w Watcher) { m.add(watchData, p, w) }
 // AddChild registers a one-shot child watch.
 func (m *WatchManager) AddChild(p string, w Watcher) { m.add(watchChild, p, w) }
 
-// AddPersistent registers an addWatch watch; recursive selects mode 1.
+// AddPersistent registers an addWatch watch; recursive selects mode 1. A
+// connection holds one persistent mode per path: the last addWatch wins,
+// as in ZooKeeper.
 func (m *WatchManager) AddPersistent(p string, w Watcher, recursive bool) {
+	m.remove(watchPersist, p, w)
+	m.remove(watchRecursive, p, w)
 	if recursive {
 		m.add(watchRecursive, p, w)
 	} else {
