@@ -254,13 +254,15 @@ func (c *Config) build() error {
 		}
 		seen[a] = l.Name
 	}
+	advertisedKey := "advertised.listeners"
 	if _, src := c.lookup("advertised.listeners"); src == SourceDefaultConfig {
+		advertisedKey = "listeners" // Kafka's effective advertised listeners
 		c.advertised = make([]Listener, len(c.listeners))
 		copy(c.advertised, c.listeners)
 		for i := range c.advertised {
-			if c.advertised[i].Host == "" || c.advertised[i].Host == "0.0.0.0" || c.advertised[i].Host == "::" {
-				// Kafka advertises the canonical host name for a
-				// wildcard listener.
+			if c.advertised[i].Host == "" {
+				// Kafka registers a listener without a host under the
+				// machine's canonical host name.
 				h, herr := os.Hostname()
 				if herr != nil || h == "" {
 					h = "localhost"
@@ -274,12 +276,15 @@ func (c *Config) build() error {
 		}
 		text := FormatValue(c.List("advertised.listeners"))
 		for _, a := range c.advertised {
-			if a.Host == "0.0.0.0" || a.Host == "::" {
-				return fmt.Errorf("%w: advertised.listeners=%q: cannot advertise the non-routable meta-address %s", ErrInvalidValue, text, a.Host)
-			}
 			if !slices.ContainsFunc(c.listeners, func(l Listener) bool { return l.Name == a.Name }) {
 				return fmt.Errorf("%w: advertised.listeners=%q: listener %s is not in listeners (advertised listener names must be equal to or a subset of the ones in listeners)", ErrInvalidValue, text, a.Name)
 			}
+		}
+	}
+	for _, a := range c.advertised {
+		if a.Host == "0.0.0.0" || a.Host == "::" {
+			return fmt.Errorf("%w: %s=%q: advertised.listeners cannot use the nonroutable meta-address %s; set advertised.listeners to a routable address (or leave the host empty to advertise this machine's name)",
+				ErrInvalidValue, advertisedKey, FormatValue(c.List(advertisedKey)), a.Host)
 		}
 	}
 	c.zk, _ = ParseZkConnect(c.String("zookeeper.connect"))
@@ -290,8 +295,20 @@ func (c *Config) build() error {
 	if id < 0 && !c.Bool("broker.id.generation.enable") {
 		return fmt.Errorf("%w: broker.id=%d: set a broker id or enable broker.id.generation.enable", ErrInvalidValue, id)
 	}
-	if t := c.Int("log.cleaner.threads"); t > 0 && c.Bool("log.cleaner.enable") && c.Long("log.cleaner.dedupe.buffer.size")/int64(t) < 1<<20 {
+	if t := c.Int("log.cleaner.threads"); t > 0 && c.Long("log.cleaner.dedupe.buffer.size")/int64(t) <= 1<<20 {
 		return fmt.Errorf("%w: log.cleaner.dedupe.buffer.size=%d: must be at least 1MB per cleaner thread", ErrInvalidValue, c.Long("log.cleaner.dedupe.buffer.size"))
+	}
+	if c.Int("max.connections.per.ip") == 0 {
+		return fmt.Errorf("%w: max.connections.per.ip=0: can be zero only with per-IP overrides, which Gregor does not support", ErrInvalidValue)
+	}
+	if ms, src := c.effectiveSynonym("retention.ms"); ms == 0 {
+		return fmt.Errorf("%w: %s: log retention must be unlimited (-1) or at least 1 ms", ErrInvalidValue, src)
+	}
+	if ms, src := c.effectiveSynonym("segment.ms"); ms < 1 {
+		return fmt.Errorf("%w: %s: log.roll.ms must be at least 1", ErrInvalidValue, src)
+	}
+	if ms, src := c.effectiveSynonym("segment.jitter.ms"); ms < 0 {
+		return fmt.Errorf("%w: %s: log.roll.jitter.ms must be at least 0", ErrInvalidValue, src)
 	}
 	if c.Int("group.min.session.timeout.ms") > c.Int("group.max.session.timeout.ms") {
 		c.Warnings = append(c.Warnings, "group.min.session.timeout.ms is larger than group.max.session.timeout.ms: every JoinGroup will fail with INVALID_SESSION_TIMEOUT")
@@ -301,6 +318,15 @@ func (c *Config) build() error {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("socket.request.max.bytes (%d) leaves no headroom over message.max.bytes (%d): produce requests near the batch limit will be refused", sr, msg))
 	}
 	return nil
+}
+
+// effectiveSynonym resolves a topic key's broker synonym chain and names
+// the key=value that supplied it (for error messages).
+func (c *Config) effectiveSynonym(topicKey string) (int64, string) {
+	v, _, syn := c.resolveSynonyms(topicKeyIndex[topicKey].Synonyms)
+	n, _ := asInt64(v)
+	raw, _ := c.lookup(syn.Broker)
+	return n, syn.Broker + "=" + FormatValue(raw)
 }
 
 func (c *Config) listenerList(key string, proto map[string]string) ([]Listener, error) {

@@ -187,6 +187,13 @@ func TestInvalidValuesNameKeyAndValue(t *testing.T) {
 		{"listeners=INTERNAL://:9093", "listeners", "INTERNAL://:9093"},
 		{"listeners=A://:9092,B://:9092\nlistener.security.protocol.map=A:PLAINTEXT,B:PLAINTEXT", "listeners", "A://:9092,B://:9092"},
 		{"advertised.listeners=PLAINTEXT://0.0.0.0:9092", "advertised.listeners", "PLAINTEXT://0.0.0.0:9092"},
+		{"listeners=PLAINTEXT://0.0.0.0:9092", "listeners", "PLAINTEXT://0.0.0.0:9092"}, // Kafka: effective advertised listeners
+		{"log.retention.ms=0", "log.retention.ms", "0"},
+		{"log.retention.minutes=0", "log.retention.minutes", "0"},
+		{"log.roll.ms=0", "log.roll.ms", "0"},
+		{"log.roll.jitter.ms=-1", "log.roll.jitter.ms", "-1"},
+		{"max.connections.per.ip=0", "max.connections.per.ip", "0"},
+		{"log.cleaner.dedupe.buffer.size=2097152\nlog.cleaner.threads=2", "log.cleaner.dedupe.buffer.size", "2097152"},
 		{"advertised.listeners=OTHER://h:1\nlistener.security.protocol.map=OTHER:SSL,PLAINTEXT:PLAINTEXT", "advertised.listeners", "OTHER://h:1"},
 		{"listener.security.protocol.map=PLAINTEXT:TLS", "listener.security.protocol.map", "PLAINTEXT:TLS"},
 		{"zookeeper.connect=host:2181/edge/", "zookeeper.connect", "host:2181/edge/"},
@@ -249,6 +256,10 @@ func TestOverridesAndPrecedence(t *testing.T) {
 			func(c *Config) (any, any) { return c.LogRollMs(), int64(7200000) }},
 		{"jitter hours", "log.roll.jitter.hours=1", nil,
 			func(c *Config) (any, any) { return c.LogRollJitterMs(), int64(3600000) }},
+		{"file.delete.delay.ms accepted at broker level", "file.delete.delay.ms=5", nil,
+			func(c *Config) (any, any) { tc, _ := c.Topic(nil); return tc.Long("file.delete.delay.ms"), int64(5) }},
+		{"log.segment.delete.delay.ms wins over file.delete.delay.ms", "file.delete.delay.ms=5\nlog.segment.delete.delay.ms=7", nil,
+			func(c *Config) (any, any) { tc, _ := c.Topic(nil); return tc.Long("file.delete.delay.ms"), int64(7) }},
 		{"flush interval falls back to scheduler", "log.flush.scheduler.interval.ms=3000", nil,
 			func(c *Config) (any, any) { return c.LogFlushIntervalMs(), int64(3000) }},
 		{"log.dirs beats log.dir", "log.dir=/a\nlog.dirs=/b, /c", nil,
@@ -289,7 +300,7 @@ func TestListeners(t *testing.T) {
 		protocols  []string
 	}{
 		{"listeners=PLAINTEXT://:9092", []string{"PLAINTEXT://:9092"}, []string{"PLAINTEXT://" + host + ":9092"}, []string{"PLAINTEXT"}},
-		{"listeners=PLAINTEXT://0.0.0.0:9092", []string{"PLAINTEXT://0.0.0.0:9092"}, []string{"PLAINTEXT://" + host + ":9092"}, []string{"PLAINTEXT"}},
+		{"listeners=PLAINTEXT://0.0.0.0:9092\nadvertised.listeners=PLAINTEXT://b1.example:9092", []string{"PLAINTEXT://0.0.0.0:9092"}, []string{"PLAINTEXT://b1.example:9092"}, []string{"PLAINTEXT"}},
 		{"listeners=plaintext://[::1]:9092", []string{"PLAINTEXT://[::1]:9092"}, []string{"PLAINTEXT://[::1]:9092"}, []string{"PLAINTEXT"}},
 		{"listeners=INTERNAL://127.0.0.1:9093,EXTERNAL://127.0.0.1:9094\n" +
 			"listener.security.protocol.map=INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL\n" +
@@ -554,3 +565,22 @@ func FuzzParse(f *testing.F) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// TestGeneratedDocs keeps broker/config/CONFIGURATION.md equal to what the
+// tables generate (go test ./broker/config -run TestGeneratedDocs -update).
+func TestGeneratedDocs(t *testing.T) {
+	want := "# Gregor configuration reference\n\nGenerated from the key tables in broker/config (keys.go, topic.go); do not edit by hand.\n" +
+		"Regenerate with `go test ./broker/config -run TestGeneratedDocs -update`.\n\n" + Markdown()
+	if *update {
+		if err := os.WriteFile("CONFIGURATION.md", []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile("CONFIGURATION.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Error("CONFIGURATION.md is stale; regenerate it with -update")
+	}
+}

@@ -46,7 +46,7 @@ var topicKeys = []TopicKey{
 	{Key{Name: "delete.retention.ms", Type: TypeLong, Validate: atLeast(0),
 		Doc: "How long tombstones stay readable on a compacted topic."}, syn("log.cleaner.delete.retention.ms")},
 	{Key{Name: "file.delete.delay.ms", Type: TypeLong, Validate: atLeast(0),
-		Doc: "Delay before a deleted segment's files are removed."}, syn("file.delete.delay.ms")},
+		Doc: "Delay before a deleted segment's files are removed."}, syn("log.segment.delete.delay.ms", "file.delete.delay.ms")},
 	{Key{Name: "flush.messages", Type: TypeLong, Validate: atLeast(1),
 		Doc: "fsync after this many messages."}, syn("log.flush.interval.messages")},
 	{Key{Name: "flush.ms", Type: TypeLong, Validate: atLeast(0),
