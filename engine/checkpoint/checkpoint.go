@@ -26,7 +26,7 @@
 // # partition.metadata (PartitionMetadataFile.java), per partition dir
 //
 //	version: 0\n
-//	topic_id: <base64url UUID, 22 characters>\n
+//	topic_id: <base64url UUID, 22 characters>     (no trailing newline)
 //
 // Every file is replaced atomically: write <name>.tmp, fsync it, rename it
 // over <name>, fsync the directory. Parsing is strict: anything Kafka would
@@ -44,6 +44,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Format constants: part of Kafka's on-disk format, never change them.
@@ -165,6 +166,7 @@ func Parse(data []byte) ([]Entry, error) {
 
 // parseLines checks the version and count lines and hands each entry's
 // fields (exactly nFields, split on whitespace like Kafka's "\\s+") to fn.
+// Version and count must be bare decimal integers, as Integer.parseInt wants.
 func parseLines(data []byte, nFields int, fn func(line int, fields []string) error) error {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
@@ -174,18 +176,20 @@ func parseLines(data []byte, nFields int, fn func(line int, fields []string) err
 		}
 		return strings.TrimSuffix(sc.Text(), "\r"), true
 	}
+	// Like CheckpointReadBuffer, an empty file, or one holding only the
+	// version line, reads as no entries.
 	v, ok := next()
 	if !ok {
-		return fmt.Errorf("%w: empty file", ErrCorrupt)
+		return nil
 	}
-	if ver, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || ver != CurrentVersion {
+	if ver, err := strconv.Atoi(v); err != nil || ver != CurrentVersion {
 		return fmt.Errorf("%w: line 1: unrecognised version %q", ErrCorrupt, v)
 	}
 	c, ok := next()
 	if !ok {
-		return fmt.Errorf("%w: missing count line", ErrCorrupt)
+		return nil
 	}
-	count, err := strconv.Atoi(strings.TrimSpace(c))
+	count, err := strconv.Atoi(c)
 	if err != nil || count < 0 {
 		return fmt.Errorf("%w: line 2: bad entry count %q", ErrCorrupt, c)
 	}
@@ -195,7 +199,9 @@ func parseLines(data []byte, nFields int, fn func(line int, fields []string) err
 			return fmt.Errorf("%w: expected %d entries, found only %d", ErrCorrupt, count, i)
 		}
 		f := strings.Fields(l)
-		if len(f) != nFields {
+		// Kafka splits on "\\s+": leading whitespace makes an empty
+		// first field, so the line is malformed.
+		if len(f) != nFields || unicode.IsSpace(rune(l[0])) {
 			return fmt.Errorf("%w: line %d: malformed entry %q", ErrCorrupt, i+3, l)
 		}
 		if err := fn(i+3, f); err != nil {
@@ -350,7 +356,8 @@ func parseProperties(data []byte) (map[string]string, error) {
 
 // EncodePartitionMetadata renders partition.metadata for topicID.
 func EncodePartitionMetadata(topicID [16]byte) []byte {
-	return []byte("version: 0\ntopic_id: " + base64.RawURLEncoding.EncodeToString(topicID[:]) + "\n")
+	// PartitionMetadata.encode: no newline after the id.
+	return []byte("version: 0\ntopic_id: " + base64.RawURLEncoding.EncodeToString(topicID[:]))
 }
 
 // WritePartitionMetadata atomically writes dir/partition.metadata.
@@ -372,26 +379,47 @@ func ReadPartitionMetadata(dir string) ([16]byte, error) {
 	return id, nil
 }
 
-// ParsePartitionMetadata decodes partition.metadata (PartitionMetadataReadBuffer):
-// "version: 0" then "topic_id: <uuid>".
+// ParsePartitionMetadata decodes partition.metadata like Kafka's
+// PartitionMetadataReadBuffer: "version:<spaces><n>" with n >= 0 (later
+// versions are accepted for downgrades), then "topic_id:<spaces><uuid>" with
+// a non-zero base64url UUID. Lines after the second are ignored.
 func ParsePartitionMetadata(data []byte) ([16]byte, error) {
 	var id [16]byte
-	lines := strings.Split(strings.TrimRight(string(data), "\r\n"), "\n")
-	if len(lines) != 2 {
+	lines := strings.SplitN(string(data), "\n", 3)
+	if len(lines) < 2 {
 		return id, fmt.Errorf("%w: partition.metadata has %d lines, want 2", ErrCorrupt, len(lines))
 	}
-	v, ok := strings.CutPrefix(strings.TrimSuffix(lines[0], "\r"), "version: ")
-	if !ok || strings.TrimSpace(v) != "0" {
-		return id, fmt.Errorf("%w: partition.metadata: bad version line %q", ErrCorrupt, lines[0])
-	}
-	t, ok := strings.CutPrefix(strings.TrimSuffix(lines[1], "\r"), "topic_id: ")
+	v, ok := metadataValue(lines[0], "version")
 	if !ok {
-		return id, fmt.Errorf("%w: partition.metadata: bad topic_id line %q", ErrCorrupt, lines[1])
+		return id, fmt.Errorf("%w: partition.metadata: malformed line %q", ErrCorrupt, lines[0])
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(t))
+	if ver, err := strconv.Atoi(v); err != nil || ver < 0 {
+		return id, fmt.Errorf("%w: partition.metadata: bad version %q", ErrCorrupt, v)
+	}
+	t, ok := metadataValue(lines[1], "topic_id")
+	if !ok {
+		return id, fmt.Errorf("%w: partition.metadata: malformed line %q", ErrCorrupt, lines[1])
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(t)
+	if err != nil {
+		raw, err = base64.URLEncoding.DecodeString(t)
+	}
 	if err != nil || len(raw) != 16 {
 		return id, fmt.Errorf("%w: partition.metadata: bad topic id %q", ErrCorrupt, t)
 	}
 	copy(id[:], raw)
+	if id == ([16]byte{}) {
+		return id, fmt.Errorf("%w: partition.metadata: zero topic id", ErrCorrupt)
+	}
 	return id, nil
+}
+
+// metadataValue splits "key:<one or more spaces>value" (Kafka's ":\\s+").
+func metadataValue(line, key string) (string, bool) {
+	line = strings.TrimSuffix(line, "\r")
+	rest, ok := strings.CutPrefix(line, key+":")
+	if !ok || rest == "" || !unicode.IsSpace(rune(rest[0])) {
+		return "", false
+	}
+	return strings.TrimLeftFunc(rest, unicode.IsSpace), true
 }

@@ -34,9 +34,13 @@ func TestGoldenOffsetCheckpoint(t *testing.T) {
 	if err != nil || !bytes.Equal(enc, data) {
 		t.Fatalf("Encode differs from Kafka's file:\n%q\n%q", enc, data)
 	}
-	empty, err := Parse(golden(t, "empty-checkpoint"))
-	if err != nil || len(empty) != 0 {
-		t.Fatalf("empty: %v %v", empty, err)
+	// Kafka's CheckpointReadBuffer reads an empty file, or a file with
+	// only the version line, as no entries.
+	for _, in := range [][]byte{golden(t, "empty-checkpoint"), nil, []byte("0\n")} {
+		empty, err := Parse(in)
+		if err != nil || len(empty) != 0 {
+			t.Fatalf("%q: %v %v", in, empty, err)
+		}
 	}
 }
 
@@ -114,6 +118,13 @@ func TestRoundTripFiles(t *testing.T) {
 		t.Fatal("version 1 written")
 	}
 	id := [16]byte{0xff, 0xfe, 3}
+	// Kafka accepts a later version (downgrade), padded base64, extra
+	// whitespace and a trailing newline.
+	for _, in := range []string{"version: 1\ntopic_id: AAECAwQFBgcICQoLDA0ODw", "version:\t0\ntopic_id:   AAECAwQFBgcICQoLDA0ODw==\n"} {
+		if got, err := ParsePartitionMetadata([]byte(in)); err != nil || got != [16]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15} {
+			t.Fatalf("%q: %v %v", in, got, err)
+		}
+	}
 	if err := WritePartitionMetadata(dir, id); err != nil {
 		t.Fatal(err)
 	}
@@ -130,10 +141,12 @@ func TestRoundTripFiles(t *testing.T) {
 
 func TestMalformed(t *testing.T) {
 	cases := map[string]string{
-		"empty":              "",
 		"bad version":        "1\n0\n",
 		"text version":       "x\n0\n",
-		"no count":           "0\n",
+		"padded version":     " 0\n0\n",
+		"padded count":       "0\n 1\nt 0 1\n",
+		"leading space":      "0\n1\n t 0 1\n",
+		"blank entry":        "0\n1\n\n",
 		"negative count":     "0\n-1\n",
 		"too few entries":    "0\n2\nt 0 1\n",
 		"too many entries":   "0\n1\nt 0 1\nt 1 2\n",
@@ -159,7 +172,7 @@ func TestMalformed(t *testing.T) {
 			t.Errorf("meta %s: %v", name, err)
 		}
 	}
-	for name, in := range map[string]string{"empty": "", "version": "version: 1\ntopic_id: AAECAwQFBgcICQoLDA0ODw\n", "short id": "version: 0\ntopic_id: AAEC\n", "no id line": "version: 0\n"} {
+	for name, in := range map[string]string{"empty": "", "negative version": "version: -1\ntopic_id: AAECAwQFBgcICQoLDA0ODw\n", "short id": "version: 0\ntopic_id: AAEC\n", "no id line": "version: 0\n", "no space": "version:0\ntopic_id: AAECAwQFBgcICQoLDA0ODw", "zero id": "version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAA", "wrong key": "version: 0\ntopicid: AAECAwQFBgcICQoLDA0ODw"} {
 		if _, err := ParsePartitionMetadata([]byte(in)); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("partition.metadata %s: %v", name, err)
 		}
