@@ -131,7 +131,7 @@ type Log struct {
 	drainBuf []*Pending
 
 	flushMu      sync.Mutex // guards the following
-	flushTarget  int64 // 0: nothing requested beyond the waiters
+	flushTarget  int64      // 0: nothing requested beyond the waiters
 	flushWaiters []*Pending
 	flushRunning bool
 	flushIdle    *sync.Cond

@@ -560,7 +560,9 @@ scan:
 	return res, nil
 }
 
-func be32(b []byte) uint32 { return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
 
 // segReader reads ranges of a file through one growing buffer, reading
 // ahead in 1 MiB chunks for the many-small-batches case.
