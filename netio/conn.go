@@ -279,7 +279,7 @@ func (c *conn) sendRegion(fr *FileRegion) error {
 		return fmt.Errorf("netio: invalid file region (offset %d, length %d)", fr.Offset, fr.Length)
 	}
 	if c.s.cfg.ZeroCopy && c.raw != nil {
-		n, err := sendfileAt(c.raw, fr.File, fr.Offset, fr.Length)
+		n, err := sendfileFn(c.raw, fr.File, fr.Offset, fr.Length)
 		c.s.metrics.SendfileBytes.Add(n)
 		c.s.metrics.BytesOut.Add(n)
 		if err == nil {
@@ -298,6 +298,9 @@ func (c *conn) sendRegion(fr *FileRegion) error {
 const sendfileChunk = 1 << 20
 
 var errSendfileUnsupported = errors.New("netio: sendfile unsupported for this file")
+
+// sendfileFn is sendfileAt; tests replace it to exercise the fallback.
+var sendfileFn = sendfileAt
 
 // sendfileAt sends f[off:off+n] with sendfile(2) at an explicit offset, so
 // the file's shared offset is never used; it parks on the netpoller when

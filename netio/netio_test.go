@@ -12,10 +12,12 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gregorlog/gregor/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 func startServer(t testing.TB, cfg Config, h Handler) (*Server, string) {
@@ -672,5 +674,30 @@ func TestManyConnectionsOrdering(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// TestSendfileUnsupportedFallsBack: when sendfile reports EINVAL/ENOSYS
+// before sending anything, the region goes through the copy path.
+func TestSendfileUnsupportedFallsBack(t *testing.T) {
+	f, data := writeTestFile(t, 1<<20)
+	var calls atomic.Int32
+	sendfileFn = func(syscall.RawConn, *os.File, int64, int64) (int64, error) {
+		calls.Add(1)
+		return 0, fmt.Errorf("%w: %v", errSendfileUnsupported, unix.EINVAL)
+	}
+	t.Cleanup(func() { sendfileFn = sendfileAt })
+	h := HandlerFunc(func(_ context.Context, r *Request) Reply {
+		return Respond(new(Response).AddBytes(r.AppendResponseHeader(nil)).AddFile(FileRegion{File: f, Offset: 100, Length: 5000}))
+	})
+	s, addr := startServer(t, DefaultConfig(), h)
+	c := dial(t, addr)
+	c.Write(frame(1, 11, 3, nil, nil, nil))
+	resp, err := readFrame(c)
+	if err != nil || !bytes.Equal(resp[4:], data[100:5100]) {
+		t.Fatalf("fallback response wrong: %v", err)
+	}
+	if calls.Load() != 1 || s.Metrics().CopyBytes.Load() != 5000 || s.Metrics().SendfileBytes.Load() != 0 {
+		t.Fatalf("calls %d copy %d sendfile %d", calls.Load(), s.Metrics().CopyBytes.Load(), s.Metrics().SendfileBytes.Load())
 	}
 }
