@@ -68,6 +68,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Dialer replaces net.DialTimeout (tests use it to cut connections).
 	Dialer zk.Dialer
+	// OnReregister, if set, is called after each attempt to restore the
+	// broker registration once a new session replaced an expired one:
+	// with the new broker epoch, or with the error that ended the attempts
+	// (ErrBrokerIDClash when another live broker took the id meanwhile;
+	// the broker should then shut down). It runs on its own goroutine.
+	OnReregister func(id int32, epoch int64, err error)
 }
 
 // OptionsFromConfig maps zookeeper.connect and the timeouts.
@@ -210,6 +216,7 @@ func (c *Client) onEvent(ev zk.Event) {
 func (c *Client) reregister(info BrokerInfo) {
 	defer c.wg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
 		select {
 		case <-c.done:
@@ -217,29 +224,39 @@ func (c *Client) reregister(info BrokerInfo) {
 		}
 		cancel()
 	}()
-	defer cancel()
+	report := func(epoch int64, err error) {
+		if c.opts.OnReregister != nil {
+			c.opts.OnReregister(info.ID, epoch, err)
+		}
+	}
+	var err error
 	for attempt := 0; attempt < 100; attempt++ {
-		_, err := c.RegisterBroker(ctx, info)
+		var epoch int64
+		epoch, err = c.RegisterBroker(ctx, info)
 		if err == nil {
-			c.log.Info("re-registered broker after session expiry", "broker", info.ID)
+			c.log.Info("re-registered broker after session expiry", "broker", info.ID, "epoch", epoch)
+			report(epoch, nil)
 			return
 		}
 		if ctx.Err() != nil {
-			return
+			return // closing
 		}
 		if errors.Is(err, ErrBrokerIDClash) {
 			// Another live broker took our id while we were away: do not
 			// fight over it.
 			c.log.Error("cannot re-register broker after session expiry", "broker", info.ID, "err", err)
+			c.mu.Lock()
+			c.registration = nil
+			c.mu.Unlock()
+			report(0, err)
 			return
 		}
-		c.log.Error("re-registering broker after session expiry failed", "broker", info.ID, "err", err)
-		select {
-		case <-ctx.Done():
+		c.log.Error("re-registering broker after session expiry failed; retrying", "broker", info.ID, "err", err)
+		if !sleepCtx(ctx, c.done, time.Second) {
 			return
-		case <-time.After(time.Second):
 		}
 	}
+	report(0, err)
 }
 
 // waitSession blocks until a session is established.

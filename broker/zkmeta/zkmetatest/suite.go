@@ -57,6 +57,7 @@ func Run(t *testing.T, newServer ServerFactory) {
 		{"GenerateBrokerID", testGenerateBrokerID},
 		{"ElectionAndFencing", testElectionAndFencing},
 		{"SessionExpiryReelection", testSessionExpiryReelection},
+		{"ReregistrationClash", testReregistrationClash},
 		{"ChrootIsolation", testChrootIsolation},
 		{"TopicLifecycle", testTopicLifecycle},
 		{"Watches", testWatches},
@@ -78,6 +79,10 @@ type opt func(e env, o *zkmeta.Options)
 func withChroot(c string) opt { return func(e env, o *zkmeta.Options) { o.Chroot = e.base + c } }
 
 func withDialer(d zk.Dialer) opt { return func(_ env, o *zkmeta.Options) { o.Dialer = d } }
+
+func withOnReregister(f func(int32, int64, error)) opt {
+	return func(_ env, o *zkmeta.Options) { o.OnReregister = f }
+}
 
 func withStaleWait(d time.Duration) opt {
 	return func(_ env, o *zkmeta.Options) { o.StaleRegistrationWait = d }
@@ -434,7 +439,11 @@ func testElectionAndFencing(t *testing.T, e env) {
 	if st.EphemeralOwner != winner.SessionID() {
 		t.Error("/controller is not the winner's ephemeral")
 	}
-	if data, st, _ := r.Get("/controller_epoch"); string(data) != "1" || st.Version != wl.Fence.EpochZkVersion {
+	data, st, err := r.Get("/controller_epoch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != "1" || st.Version != wl.Fence.EpochZkVersion {
 		t.Errorf("/controller_epoch = %q v%d, fence %+v", data, st.Version, wl.Fence)
 	}
 	spec := zkmeta.TopicSpec{Name: "a", Assignment: map[int32][]int32{0: {1}}}
@@ -525,6 +534,51 @@ func testSessionExpiryReelection(t *testing.T, e env) {
 	// The deposed controller's fence is dead.
 	if _, err := c1.CreateTopic(ctx, l1.Fence, zkmeta.TopicSpec{Name: "x", Assignment: map[int32][]int32{0: {1}}}); !errors.Is(err, zkmeta.ErrFenced) {
 		t.Errorf("write with the pre-expiry fence: %v, want ErrFenced", err)
+	}
+}
+
+// testReregistrationClash: a broker whose session expired finds its id
+// taken by another live broker when it comes back; it reports the clash
+// instead of fighting over the id.
+func testReregistrationClash(t *testing.T, e env) {
+	ctx := testCtx(t)
+	r := raw(t, e)
+	d := &cutDialer{}
+	results := make(chan error, 1)
+	c1 := connect(t, e, withDialer(d.Dial), withOnReregister(func(id int32, epoch int64, err error) {
+		if id == 4 {
+			results <- err
+		}
+	}))
+	if _, err := c1.RegisterBroker(ctx, zkmeta.BrokerInfo{ID: 4, Endpoints: plaintext("127.0.0.1", 9092)}); err != nil {
+		t.Fatal(err)
+	}
+	d.Cut()
+	testutil.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		if ok, _, _ := r.Exists("/brokers/ids/4"); ok {
+			return errors.New("old registration has not expired yet")
+		}
+		return nil
+	})
+	c2 := connect(t, e)
+	if _, err := c2.RegisterBroker(ctx, zkmeta.BrokerInfo{ID: 4, Endpoints: plaintext("127.0.0.1", 9093)}); err != nil {
+		t.Fatal(err)
+	}
+	d.Restore()
+	select {
+	case err := <-results:
+		if !errors.Is(err, zkmeta.ErrBrokerIDClash) {
+			t.Fatalf("re-registration: %v, want ErrBrokerIDClash", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no re-registration result within 30s")
+	}
+	_, st, err := r.Get("/brokers/ids/4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.EphemeralOwner != c2.SessionID() {
+		t.Errorf("registration owner 0x%x, want the live broker 0x%x", st.EphemeralOwner, c2.SessionID())
 	}
 }
 
