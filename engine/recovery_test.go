@@ -190,7 +190,7 @@ func TestCorruptIndexRebuiltOnCleanStart(t *testing.T) {
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(seg, []byte{1, 2, 3}, 0o644)           // not a multiple of 8
+	os.WriteFile(seg, []byte{1, 2, 3}, 0o644)             // not a multiple of 8
 	os.WriteFile(act, bytes.Repeat([]byte{9}, 16), 0o644) // positions past the end
 	m = openT(t, cfg, Options{})
 	defer m.Close()
@@ -263,7 +263,7 @@ func openFDs(t *testing.T) int {
 }
 
 func TestManyPartitionsBoundedFiles(t *testing.T) {
-	n := 2000
+	n := 1000
 	if testing.Short() {
 		n = 300
 	}
