@@ -83,7 +83,7 @@ func TestCrashChild(t *testing.T) {
 }
 
 type ack struct {
-	base, last            int64
+	base, last           int64
 	round, producer, seq int
 }
 
