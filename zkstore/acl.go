@@ -142,7 +142,16 @@ func fixupACL(in []ACL, a *authSet) ([]ACL, bool) {
 			return nil, false
 		}
 	}
-	return out, true
+	return internACL(out), true
+}
+
+// internACL returns the shared OpenACL slice for world:anyone:cdrwa, the
+// ACL of nearly every node, so nodes do not each hold a copy.
+func internACL(acl []ACL) []ACL {
+	if len(acl) == 1 && acl[0] == OpenACL[0] {
+		return OpenACL
+	}
+	return acl
 }
 
 // maskDigests hides digest hashes from callers without ADMIN on the node,

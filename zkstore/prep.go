@@ -255,6 +255,16 @@ type WriteOp struct {
 }
 
 func (v *prepView) prepOp(c *prepCtx, op *WriteOp) (any, Code) {
+	if c.session != 0 {
+		// A write from a session that is gone (expired or closed while the
+		// request was in flight) fails, as SessionTracker.checkSession
+		// makes it fail in ZooKeeper; otherwise an ephemeral could outlive
+		// its session. Checked against the replicated session table, so
+		// preparation stays deterministic.
+		if _, ok := v.t.sessions[c.session]; !ok {
+			return nil, CodeSessionExpired
+		}
+	}
 	switch op.Type {
 	case OpCreate, OpCreate2, OpCreateContainer, OpCreateTTL:
 		return v.prepCreate(c, op.Type, op.Create)

@@ -73,6 +73,7 @@ type Server struct {
 	// Committer-only state.
 	sinceSnap   int
 	snapRunning atomic.Bool
+	snapWG      sync.WaitGroup
 	lastSnap    atomic.Int64 // zxid of the last snapshot
 
 	// cmu guards conns and perIP.
@@ -276,9 +277,7 @@ func (s *Server) Close() error {
 		if s.txnlog != nil {
 			err = s.txnlog.Close()
 		}
-		for s.snapRunning.Load() {
-			time.Sleep(time.Millisecond)
-		}
+		s.snapWG.Wait()
 	})
 	return err
 }
@@ -419,12 +418,14 @@ func (s *Server) commitLoop() {
 		}
 		if snap != nil {
 			s.snapRunning.Store(true)
+			s.snapWG.Add(1)
 			go s.writeSnapshot(snap)
 		}
 	}
 }
 
 func (s *Server) writeSnapshot(snap *snapState) {
+	defer s.snapWG.Done()
 	defer s.snapRunning.Store(false)
 	if _, err := writeSnapshot(s.snapDir, snap); err != nil {
 		// A failed snapshot loses nothing (the log still holds every txn);

@@ -174,7 +174,7 @@ func LoadSnapshot(b []byte) (*DataTree, error) {
 			if len(data) == 0 {
 				data = nil
 			}
-			t.nodes[path] = &node{data: data, acl: acl, stat: Stat(st), children: map[string]struct{}{}}
+			t.nodes[path] = &node{data: data, acl: internACL(acl), stat: Stat(st)}
 			t.dataSize += int64(len(path) + len(data))
 		case snapRecEnd:
 			nSessions, nNodes = d.Long(), d.Long()
@@ -202,6 +202,9 @@ func LoadSnapshot(b []byte) (*DataTree, error) {
 		pn := t.nodes[parent]
 		if pn == nil {
 			return nil, fmt.Errorf("%w: %s has no parent", ErrCorruptSnap, p)
+		}
+		if pn.children == nil {
+			pn.children = make(map[string]struct{})
 		}
 		pn.children[name] = struct{}{}
 		o := n.stat.EphemeralOwner

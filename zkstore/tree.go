@@ -332,6 +332,9 @@ func (t *DataTree) createNode(p string, data []byte, acl []ACL, owner int64, par
 	}
 	parent.stat.Cversion = parentCVersion
 	parent.stat.Pzxid = zxid
+	if parent.children == nil {
+		parent.children = make(map[string]struct{})
+	}
 	parent.children[name] = struct{}{}
 	parent.stat.NumChildren++
 	t.nodes[p] = &node{
@@ -343,7 +346,6 @@ func (t *DataTree) createNode(p string, data []byte, acl []ACL, owner int64, par
 			EphemeralOwner: owner,
 			DataLength:     int32(len(data)),
 		},
-		children: map[string]struct{}{},
 	}
 	t.dataSize += int64(len(p) + len(data))
 	switch {

@@ -81,6 +81,11 @@ func TestTreeStatRules(t *testing.T) {
 
 func TestTreeCreateCheckOrder(t *testing.T) {
 	st := &treeStep{t: t, tree: NewDataTree()}
+	// A write from a session the tree does not know fails.
+	if res, _ := st.write(7, nil, false, create("/e", 1)); res.Err != CodeSessionExpired {
+		t.Fatalf("write from unknown session: %v", res.Err)
+	}
+	st.tree.Apply(&Txn{TxnHeader: TxnHeader{SessionID: 7, Zxid: st.tree.lastZxid + 1, Type: OpCreateSession}, Body: &CreateSessionTxn{Timeout: 4000}})
 	st.write(7, nil, false, create("/e", 1))
 	cases := []struct {
 		op   WriteOp

@@ -25,6 +25,9 @@ func fromProtoACL(in []proto.ACL) []ACL {
 	if in == nil {
 		return nil
 	}
+	if len(in) == 1 && in[0].Perms == PermAll && in[0].ID.Scheme == "world" && in[0].ID.ID == "anyone" {
+		return OpenACL
+	}
 	out := make([]ACL, len(in))
 	for i, a := range in {
 		out[i] = ACL{Perms: a.Perms, Scheme: a.ID.Scheme, ID: a.ID.ID}
