@@ -8,7 +8,7 @@
 // sessions issuing requests back to back (closed loop), and reports ops/s
 // and per-operation latency percentiles (p50, p99, in µs) besides ns/op.
 //
-//	go test ./benchmarks/zk -run '^$' -bench . -benchtime 2000x -count 3
+//	go test ./benchmarks/zk -run '^$' -bench . -benchtime 2000x -count 5
 //
 // Both servers run for the whole process; data directories are temporary.
 package zkbench
@@ -121,20 +121,20 @@ func connect(b *testing.B, addr string) *zk.Conn {
 }
 
 func BenchmarkZK(b *testing.B) {
-	for _, srv := range []struct {
+	servers := []struct {
 		name string
 		addr func(testing.TB) string
-	}{{"zookeeper", reference}, {"zkstore", store}} {
-		b.Run(srv.name, func(b *testing.B) {
-			addr := srv.addr(b)
-			for _, op := range []string{"create", "get", "set"} {
-				for _, clients := range []int{1, 32} {
-					b.Run(fmt.Sprintf("%s/clients=%d", op, clients), func(b *testing.B) {
-						run(b, addr, op, clients)
-					})
-				}
+	}{{"zookeeper", reference}, {"zkstore", store}}
+	// Server innermost, so each pair is measured back to back under the
+	// same machine load.
+	for _, op := range []string{"create", "get", "set"} {
+		for _, clients := range []int{1, 32} {
+			for _, srv := range servers {
+				b.Run(fmt.Sprintf("%s/clients=%d/%s", op, clients, srv.name), func(b *testing.B) {
+					run(b, srv.addr(b), op, clients)
+				})
 			}
-		})
+		}
 	}
 }
 

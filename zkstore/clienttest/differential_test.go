@@ -47,6 +47,8 @@ var update = flag.Bool("update", false, "rewrite testdata/diff/*.golden from Apa
 //	S setwatches KIND=P,P... (KIND: data exist child persistent recursive;
 //	                        relative zxid = last zxid seen; setWatches2
 //	                        when persistent or recursive is present)
+//	S unknownop OPCODE      send an unknown opcode, expect Unimplemented
+//	                        and a closed connection
 //	S drop                  close the TCP connection, keep the session
 //	S reconnect             reattach to S's session with its password
 //	S badreconnect          reattach with a wrong password
@@ -481,6 +483,18 @@ func runScenario(t *testing.T, tg target, sc scenario) string {
 				sort.Strings(ps)
 			}
 			fmt.Fprintf(&out, "%s -> [%s]\n", line, strings.Join(ps, " "))
+			continue
+		case "unknownop":
+			// An opcode no server knows: ZooKeeper answers Unimplemented
+			// and closes the connection.
+			h, _, err := c.call(0, proto.OpCode(num(arg(0))), nil)
+			if err != nil {
+				fail("%v", err)
+			}
+			c.c.SetReadDeadline(time.Now().Add(ioTimeout))
+			var one [1]byte
+			_, rerr := c.c.Read(one[:])
+			fmt.Fprintf(&out, "%s -> zxid=%s err=%s closed=%v\n", line, n.zxid(h.Zxid), h.Err, rerr != nil)
 			continue
 		case "drop":
 			c.c.Close()
