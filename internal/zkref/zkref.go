@@ -33,6 +33,10 @@ import (
 // of every dependency.
 const Jar = "/usr/share/java/zookeeper.jar"
 
+// slf4jSimple is Debian's simple SLF4J binding (libslf4j-java, a
+// dependency of the zookeeper package); it sends ZooKeeper's log to stderr.
+const slf4jSimple = "/usr/share/java/slf4j-simple.jar"
+
 // Config selects the reference server's settings. Zero values give
 // ZooKeeper's defaults, except that the client port is a free loopback port.
 type Config struct {
@@ -108,10 +112,26 @@ func Start(t testing.TB, cfgs ...Config) *Server {
 // Launch starts a reference ZooKeeper outside of a test (benchmarks, TestMain).
 // The caller must call Stop. DataDir must be set or a temporary one is made
 // (and removed by Stop).
+//
+// A free port found by binding port 0 can be taken by another process
+// before the JVM binds it, and a loaded machine can make the JVM slow to
+// start, so Launch tries up to three times, each on fresh ports.
 func Launch(cfg Config) (*Server, error) {
 	if err := Available(); err != nil {
 		return nil, err
 	}
+	var errs []error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := launchOnce(cfg, 40*time.Second)
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+func launchOnce(cfg Config, readyWithin time.Duration) (*Server, error) {
 	ownDir := false
 	if cfg.DataDir == "" {
 		d, err := os.MkdirTemp("", "zkref-")
@@ -186,7 +206,14 @@ func Launch(cfg Config) (*Server, error) {
 	for k, v := range cfg.JVMProps {
 		args = append(args, "-D"+k+"="+v)
 	}
-	args = append(args, "-cp", "/etc/zookeeper/conf:"+Jar, "org.apache.zookeeper.server.ZooKeeperServerMain", cfgPath)
+	cp := "/etc/zookeeper/conf:" + Jar
+	if _, err := os.Stat(slf4jSimple); err == nil {
+		// Without a binding SLF4J discards ZooKeeper's log, and with it
+		// the reason a start failed.
+		cp += ":" + slf4jSimple
+		args = append(args, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
+	}
+	args = append(args, "-cp", cp, "org.apache.zookeeper.server.ZooKeeperServerMain", cfgPath)
 	cmd := exec.Command("java", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -203,7 +230,7 @@ func Launch(cfg Config) (*Server, error) {
 		}
 		close(s.done)
 	}()
-	if err := s.waitReady(60 * time.Second); err != nil {
+	if err := s.waitReady(readyWithin); err != nil {
 		s.Stop()
 		out, _ := os.ReadFile(s.LogFile)
 		return nil, fmt.Errorf("zkref: ZooKeeper did not become ready: %w\n%s", err, tail(out, 4000))
