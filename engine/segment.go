@@ -382,6 +382,7 @@ func scanFrom(f File, pos, limit int64, fn func(bp batchPos) bool) error {
 // false when every batch below limit ends before offset.
 func (s *segment) translate(f File, offset int64, limit int64) (bp batchPos, found bool, err error) {
 	start := int64(0)
+	expect := int64(-1) // the last offset the index claims for the batch at start
 	rel := offset - s.base
 	if rel > 0 {
 		if rel > math.MaxInt32 {
@@ -390,21 +391,40 @@ func (s *segment) translate(f File, offset int64, limit int64) (bp batchPos, fou
 		if err := s.ensureIndexes(); err != nil {
 			return bp, false, err
 		}
-		_, p, err := s.offIdx.lookup(int32(rel))
+		gotRel, p, err := s.offIdx.lookup(int32(rel))
 		if err != nil && !errors.Is(err, errIndexClosed) {
 			return bp, false, err
 		}
-		if int64(p) < limit {
-			start = int64(p)
+		// A damaged index may answer with an entry past the target or a
+		// negative one; then it is ignored and the scan starts at 0.
+		if p > 0 && int64(p) < limit && gotRel >= 0 && int64(gotRel) <= rel {
+			start, expect = int64(p), s.base+int64(gotRel)
 		}
 	}
-	err = scanFrom(f, start, limit, func(b batchPos) bool {
-		if b.h.LastOffset() >= offset {
-			bp, found = b, true
-			return false
-		}
-		return true
-	})
+	mismatch := false
+	scan := func(from int64) error {
+		first := true
+		return scanFrom(f, from, limit, func(b batchPos) bool {
+			if first && expect >= 0 && b.h.LastOffset() != expect {
+				// The index entry does not point at the batch it names: a
+				// damaged index. Fall back to a scan from the start
+				// rather than serve bytes from the middle of a batch.
+				mismatch = true
+				return false
+			}
+			first = false
+			if b.h.LastOffset() >= offset {
+				bp, found = b, true
+				return false
+			}
+			return true
+		})
+	}
+	err = scan(start)
+	if start > 0 && (mismatch || err != nil) {
+		expect, found = -1, false
+		err = scan(0)
+	}
 	return bp, found, err
 }
 
@@ -631,13 +651,22 @@ func (s *segment) loadActiveState() error {
 		next = s.base + int64(rel) + 1
 	}
 	var since int64
+	first, bad := n > 0, false
 	err = scanFrom(ref.f, start, size, func(bp batchPos) bool {
+		if first && bp.h.LastOffset() != next-1 {
+			bad = true
+			return false
+		}
+		first = false
 		next = bp.h.LastOffset() + 1
 		since += bp.size
 		return true
 	})
 	if err != nil {
 		return err
+	}
+	if bad {
+		return fmt.Errorf("%w: %s: last entry does not point at its batch", ErrCorruptIndex, s.offIdx.path)
 	}
 	s.next.Store(next)
 	s.bytesSinceIndex = since
