@@ -384,6 +384,12 @@ func (c *conn) complete(p *pending, bw *bufio.Writer, scratch *[]byte) bool {
 		}
 	case p.run != nil:
 		zxid, code, body = p.run()
+		// The read may have seen txns applied but not yet fsynced: hold
+		// the reply (and its zxid) until they are durable. Their watch
+		// events are queued by then, so they still go out first.
+		if !c.s.waitDurable(zxid, c.closed) {
+			return false
+		}
 	}
 	c.writeEvents(bw, scratch)
 	*scratch = proto.AppendReply((*scratch)[:0], proto.ReplyHeader{Xid: p.xid, Zxid: zxid, Err: proto.ErrCode(code)}, body)

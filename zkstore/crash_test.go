@@ -298,3 +298,26 @@ func TestFsyncFailureIsFatal(t *testing.T) {
 		t.Fatalf("log error not sticky: %v", err)
 	}
 }
+
+// TestReadsWaitForDurability applies a txn the way the committer does
+// before its fsync and checks that a read revealing it is held back until
+// the txn is durable.
+func TestReadsWaitForDurability(t *testing.T) {
+	s := startTestServer(t, testSettings(t))
+	rc, _ := dialRaw(t, s, 0, nil, false)
+	s.mu.Lock()
+	z := s.tree.lastZxid + 1
+	s.tree.Apply(&Txn{TxnHeader: TxnHeader{Zxid: z, Type: OpCreate}, Body: &CreateTxn{Path: "/undurable", ACL: OpenACL, ParentCVersion: -1}})
+	s.mu.Unlock()
+	xid := rc.send(3, existsReq("/undurable"))
+	rc.nc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := rc.br.Peek(1); err == nil {
+		t.Fatal("a read revealed a txn that is not durable")
+	}
+	rc.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	s.setDurable(z)
+	h, _ := rc.recv(xid)
+	if h.Err != 0 || h.Zxid != z {
+		t.Fatalf("after durable: %+v", h)
+	}
+}

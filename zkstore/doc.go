@@ -15,16 +15,20 @@
 //
 // Per connection (conn.go) a reader decodes requests into a FIFO; writes go
 // to the single committer (server.go commitLoop), which for a whole batch of
-// writes from all connections prepares and applies each under the tree lock,
-// appends them to the txn log and fdatasyncs once (group commit), queues the
-// triggered watch events on the watching connections, and only then releases
-// the lock and completes the requests. The tree lock is held across the
-// fsync, so no reader ever sees a change that is not durable; if the write
-// or fsync fails the server stops serving entirely (the in-memory tree may
-// be ahead of the log) and never retries. A writer goroutine per connection
-// completes the FIFO in order: a read runs only once every earlier request
-// of the connection is done, and queued watch events are written before the
-// next reply, so an event always precedes the reply that reveals its change.
+// writes from all connections prepares and applies each under the tree lock
+// (matching watches at that moment), appends them to the txn log, releases
+// the lock and fdatasyncs once for the batch (group commit); only then does
+// it queue the triggered watch events on the watching connections, advance
+// the durable zxid and complete the requests. Reads run while the fsync is
+// in progress, but a read's reply (and the zxid it carries) is held until
+// the durable zxid covers what the read saw, so no client ever sees a change
+// or a zxid that is not on disk, and the events of those changes are queued
+// before it. If a log write or fsync fails the server stops serving entirely
+// (the in-memory tree may be ahead of the log) and never retries. A writer
+// goroutine per connection completes the FIFO in order: a read runs only once
+// every earlier request of the connection is done, and queued watch events
+// are written before the next reply, so an event always precedes the reply
+// that reveals its change.
 //
 // Lock order: Server.mu (tree), Server.wmu (watches), Server.smu (session
 // tracker and owners), Server.cmu (connection table), conn.evMu/statMu.

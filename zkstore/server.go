@@ -49,9 +49,9 @@ type Server struct {
 	clock Clock
 	log   *slog.Logger
 
-	// mu guards the tree. The committer holds it exclusively from prepare
-	// to fsync to event queueing, so nothing reads state that is not
-	// durable; reads hold it shared.
+	// mu guards the tree. The committer holds it exclusively to prepare
+	// and apply a batch; reads hold it shared. Only the committer changes
+	// the tree.
 	mu   sync.RWMutex
 	tree *DataTree
 	// wmu guards watches; taken inside mu (lock order: mu, wmu, smu, cmu).
@@ -70,6 +70,12 @@ type Server struct {
 	snapDir  string
 	logDir   string
 	fatalErr atomic.Pointer[error]
+	// durable is the zxid up to which the log is fsynced; replies never
+	// carry or reveal anything beyond it. durableCh is closed and replaced
+	// (under durableMu) each time it advances.
+	durable   atomic.Int64
+	durableMu sync.Mutex
+	durableCh chan struct{}
 	// Committer-only state.
 	sinceSnap   int
 	snapRunning atomic.Bool
@@ -134,6 +140,8 @@ func newServer(set settings, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	s.txnlog = NewTxnLog(s.logDir, set.preAllocSize, set.forceSync)
+	s.durableCh = make(chan struct{})
+	s.durable.Store(s.tree.lastZxid)
 	nowMs := s.nowMs()
 	s.nextSessionID = initialSessionID(set.serverID, nowMs)
 	for id, to := range s.tree.sessions {
@@ -326,10 +334,15 @@ func (s *Server) submit(r *writeReq) bool {
 	}
 }
 
-// commitLoop is the single writer: it takes every queued write, prepares
-// and applies each under the tree lock, writes them all to the log with one
-// fdatasync, queues the triggered watch events, and only then releases the
-// lock and completes the requests.
+// commitLoop is the single writer. For every batch of queued writes (from
+// all connections) it prepares and applies each under the tree lock and
+// matches the changes against the watches, appends them to the log, then
+// releases the lock and writes and fdatasyncs the batch once (group
+// commit). Only after the fsync does it queue the watch events, advance
+// the durable zxid and complete the requests. Reads run concurrently with
+// the fsync but their replies wait for the durable zxid to cover what they
+// saw (see waitDurable), so no client ever sees a change, or a zxid, that
+// is not on disk.
 func (s *Server) commitLoop() {
 	defer s.wg.Done()
 	batch := make([]*writeReq, 0, 256)
@@ -378,11 +391,35 @@ func (s *Server) commitLoop() {
 			r.res, e = s.tree.Apply(&r.txn)
 			evs = append(evs, e...)
 		}
+		// Match watches at apply time, under the tree lock, so a read that
+		// already saw a change cannot register a watch that this change
+		// then fires.
+		var fired []Fired
+		if len(evs) > 0 {
+			s.wmu.Lock()
+			fired = s.watches.Trigger(evs)
+			s.wmu.Unlock()
+		}
+		last := s.tree.lastZxid
+		s.mu.Unlock()
+
 		start := nanotime()
 		err := s.txnlog.Commit()
 		s.stats.observeFsync(nanotime() - start)
+		var snap *snapState
+		if err == nil {
+			s.sinceSnap += len(batch)
+			if s.sinceSnap >= s.set.snapCount && !s.snapRunning.Load() {
+				// Only this goroutine changes the tree, so it is still at
+				// last; the log rolls at the same point.
+				s.mu.RLock()
+				snap = s.tree.captureSnapshot()
+				s.mu.RUnlock()
+				err = s.txnlog.Roll()
+				s.sinceSnap = 0
+			}
+		}
 		if err != nil {
-			s.mu.Unlock()
 			s.fatal(err)
 			for _, r := range batch {
 				r.err = err
@@ -390,29 +427,10 @@ func (s *Server) commitLoop() {
 			}
 			continue
 		}
-		if len(evs) > 0 {
-			s.wmu.Lock()
-			fired := s.watches.Trigger(evs)
-			s.wmu.Unlock()
-			for _, f := range fired {
-				f.W.(*conn).queueEvent(f.Ev)
-			}
+		for _, f := range fired {
+			f.W.(*conn).queueEvent(f.Ev)
 		}
-		s.sinceSnap += len(batch)
-		var snap *snapState
-		if s.sinceSnap >= s.set.snapCount && !s.snapRunning.Load() {
-			snap = s.tree.captureSnapshot()
-			if err := s.txnlog.Roll(); err != nil {
-				s.mu.Unlock()
-				s.fatal(err)
-				for _, r := range batch {
-					close(r.done)
-				}
-				continue
-			}
-			s.sinceSnap = 0
-		}
-		s.mu.Unlock()
+		s.setDurable(last)
 		for _, r := range batch {
 			close(r.done)
 		}
@@ -420,6 +438,37 @@ func (s *Server) commitLoop() {
 			s.snapRunning.Store(true)
 			s.snapWG.Add(1)
 			go s.writeSnapshot(snap)
+		}
+	}
+}
+
+// setDurable publishes that every txn up to zxid is on disk.
+func (s *Server) setDurable(zxid int64) {
+	s.durableMu.Lock()
+	s.durable.Store(zxid)
+	close(s.durableCh)
+	s.durableCh = make(chan struct{})
+	s.durableMu.Unlock()
+}
+
+// waitDurable blocks until every txn up to zxid is on disk, or closed is
+// closed (false).
+func (s *Server) waitDurable(zxid int64, closed <-chan struct{}) bool {
+	for {
+		if s.durable.Load() >= zxid {
+			return true
+		}
+		s.durableMu.Lock()
+		ch := s.durableCh
+		done := s.durable.Load() >= zxid
+		s.durableMu.Unlock()
+		if done {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-closed:
+			return false
 		}
 	}
 }
