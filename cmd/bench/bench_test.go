@@ -18,6 +18,7 @@ import (
 
 	"github.com/gregorlog/gregor/internal/cli"
 	"github.com/gregorlog/gregor/internal/kafkatest"
+	"github.com/gregorlog/gregor/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -115,7 +116,7 @@ func TestSummaryFormat(t *testing.T) {
 
 func TestProduce(t *testing.T) {
 	bs := kafkatest.Start(t)
-	r := mustBench(t, "produce", "--bootstrap-server", bs, "--topic", "p", "--size", "1KB", "--count", "300", "--report-interval", "0")
+	r := mustBench(t, "produce", "--bootstrap-server", bs, "--topic", "p", "--size", "1KiB", "--count", "300", "--report-interval", "0")
 	if m := kafkaSummary.FindStringSubmatch(r.stdout); m == nil || m[1] != "300" {
 		t.Fatalf("summary line: %q", r.stdout)
 	}
@@ -158,23 +159,75 @@ func TestProduce15MB(t *testing.T) {
 	bs := kafkatest.Start(t)
 	r := mustBench(t, "produce", "--bootstrap-server", bs, "--topic", "big", "--size", "15MB", "--count", "3", "--json")
 	var res produceResult
-	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Records != 3 || res.Bytes != 3*15<<20 {
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.Records != 3 || res.Bytes != 3*15_000_000 {
 		t.Fatalf("15MB produce: %v %+v", err, res)
 	}
 	r = mustBench(t, "consume", "--bootstrap-server", bs, "--topic", "big", "--json")
 	var cres consumeResult
-	if err := json.Unmarshal([]byte(r.stdout), &cres); err != nil || cres.Records != 3 || cres.Bytes != 3*15<<20 {
+	if err := json.Unmarshal([]byte(r.stdout), &cres); err != nil || cres.Records != 3 || cres.Bytes != 3*15_000_000 {
 		t.Fatalf("15MB consume: %v %+v", err, cres)
 	}
-	// An existing topic too small for the records is a clear error.
-	mustBench(t, "produce", "--bootstrap-server", bs, "--topic", "small", "--size", "10", "--count", "1")
-	wantExit(t, bench(t, "produce", "--bootstrap-server", bs, "--topic", "small", "--size", "2MB", "--count", "1"), 1,
-		`Error: topic "small" has max.message.bytes=1048588, too small for 2097152-byte records`)
+	// An existing topic too small for the records is a clear error: up
+	// front when the topic sets the limit explicitly...
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	limit := "1000000"
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 1, -1, map[string]*string{"max.message.bytes": &limit}, "small"); err != nil {
+		t.Fatal(err)
+	}
+	wantExit(t, bench(t, "produce", "--bootstrap-server", bs, "--topic", "small", "--size", "2MiB", "--count", "1"), 1,
+		`Error: topic "small" has max.message.bytes=1000000, too small for 2097152-byte records; raise it (gregor configs --alter --topic small --add-config max.message.bytes=`)
+	// ...and from the broker's answer when only a default is reported.
+	mustBench(t, "produce", "--bootstrap-server", bs, "--topic", "dflt", "--size", "10", "--count", "1")
+	r = bench(t, "produce", "--bootstrap-server", bs, "--topic", "dflt", "--size", "2MiB", "--count", "1")
+	wantExit(t, r, 1, "Error: 1 records failed; first error: MESSAGE_TOO_LARGE")
+	wantExit(t, r, 1, "the topic's max.message.bytes is too small: raise it")
+}
+
+// sampleBrokerConfig reads the limits of the repository's sample
+// config/server.properties that a client-side bench run depends on.
+func sampleBrokerConfig(t *testing.T) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "config", "server.properties"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if ok && (k == "message.max.bytes" || k == "num.partitions") {
+			out[k] = v
+		}
+	}
+	if out["message.max.bytes"] == "" {
+		t.Fatal("config/server.properties sets no message.max.bytes")
+	}
+	return out
+}
+
+// TestProduce15MBSampleConfig runs the acceptance case against a broker
+// with the sample configuration's limits, on a topic bench creates and on
+// one that already exists with the broker's default max.message.bytes.
+func TestProduce15MBSampleConfig(t *testing.T) {
+	cfg := sampleBrokerConfig(t)
+	bs := kafkatest.StartWith(t, kafkatest.Options{BrokerConfigs: cfg, SeedTopics: []string{"existing"}})
+	for _, topic := range []string{"fresh", "existing"} {
+		r := mustBench(t, "produce", "--bootstrap-server", bs, "--topic", topic, "--size", "15MB", "--count", "2")
+		if m := kafkaSummary.FindStringSubmatch(r.stdout); m == nil || m[1] != "2" {
+			t.Fatalf("%s: %q", topic, r.stdout)
+		}
+		if n := endOffset(t, bs, topic); n != 2 {
+			t.Fatalf("%s holds %d records, want 2", topic, n)
+		}
+	}
 }
 
 func TestConsume(t *testing.T) {
 	bs := kafkatest.Start(t)
-	mustBench(t, "produce", "--bootstrap-server", bs, "--topic", "c", "--size", "1KB", "--count", "500", "--partitions", "3")
+	mustBench(t, "produce", "--bootstrap-server", bs, "--topic", "c", "--size", "1KiB", "--count", "500", "--partitions", "3")
 	r := mustBench(t, "consume", "--bootstrap-server", bs, "--topic", "c")
 	csv := regexp.MustCompile(`^start\.time, end\.time, data\.consumed\.in\.MB, MB\.sec, data\.consumed\.in\.nMsg, nMsg\.sec, rebalance\.time\.ms, fetch\.time\.ms, fetch\.MB\.sec, fetch\.nMsg\.sec\n` +
 		`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}, 0\.4883, \d+\.\d{4}, 500, \d+\.\d{4}, \d+, \d+, \d+\.\d{4}, \d+\.\d{4}\n$`)
@@ -187,7 +240,7 @@ func TestConsume(t *testing.T) {
 		t.Fatalf("group consume: %v %+v", err, res)
 	}
 	wantExit(t, bench(t, "consume", "--bootstrap-server", bs, "--topic", "missing"), 1, `Error: topic "missing" does not exist`)
-	mustBench(t, "produce", "--bootstrap-server", bs, "--topic", "c", "--size", "1KB", "--count", "1")
+	mustBench(t, "produce", "--bootstrap-server", bs, "--topic", "c", "--size", "1KiB", "--count", "1")
 	wantExit(t, bench(t, "consume", "--bootstrap-server", bs, "--topic", "c", "--count", "900", "--timeout", "1s"), 1,
 		"Error: no record arrived for 1s; read 501 of 900 records")
 }

@@ -63,7 +63,7 @@ then one summary line with both latencies. Records not received within
 	f := cmd.Flags()
 	f.StringVar(&o.bootstrap, "bootstrap-server", "", "REQUIRED: the broker(s) to connect to, host:port[,host:port]")
 	f.StringVar(&o.topic, "topic", "", "REQUIRED: the topic (created if missing)")
-	f.Var(&o.size, "size", "record size, at least 24 bytes: 100, 1KB, 1MB")
+	f.Var(&o.size, "size", "record size, at least 24 bytes: 100, 1KB, 1MiB")
 	f.Int64Var(&o.count, "count", 0, "number of records (this or --duration)")
 	f.DurationVar(&o.duration, "duration", 0, "how long to send (this or --count)")
 	f.Float64Var(&o.rate, "rate", 1000, "records per second (open loop)")
@@ -119,8 +119,12 @@ func runE2E(cmd *cobra.Command, c *common, o *e2eOpts) error {
 	adm := kadm.NewClient(admCl)
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if _, _, err := prepareTopic(actx, adm, o.topic, o.partitions, size, lim); err != nil {
+	_, _, warn, err := prepareTopic(actx, admCl, o.topic, o.partitions, size, &lim)
+	if err != nil {
 		return err
+	}
+	if warn != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), warn)
 	}
 	ends, err := adm.ListEndOffsets(actx, o.topic)
 	if err == nil {

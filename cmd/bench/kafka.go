@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Limits that must grow with the record size (io-and-performance.md §7.5).
@@ -18,7 +19,10 @@ const (
 	kafkaDefaultMaxMessageBytes = 1048588   // broker message.max.bytes default
 	kgoDefaultBatchMaxBytes     = 1000012   // kgo's ProducerBatchMaxBytes default
 	kgoDefaultBrokerMaxBytes    = 100 << 20 // kgo's BrokerMaxWrite/ReadBytes default
-	batchOverhead               = 4096      // batch header + record framing, generously
+	batchSlack                  = 4096      // room above one record in a batch bench sizes itself
+	// recordOverhead bounds a batch holding one keyless record beyond its
+	// value: the 61-byte v2 batch header plus the record's varint framing.
+	recordOverhead = 128
 )
 
 // limits are the client and topic sizes that fit one record of a size.
@@ -31,7 +35,7 @@ type limits struct {
 }
 
 func limitsFor(recordSize int64) limits {
-	batch := max(int64(kgoDefaultBatchMaxBytes), recordSize+batchOverhead)
+	batch := max(int64(kgoDefaultBatchMaxBytes), recordSize+batchSlack)
 	l := limits{
 		batchMax:        int32(batch),
 		maxMessageBytes: int(max(int64(kafkaDefaultMaxMessageBytes), batch)),
@@ -58,20 +62,23 @@ func (l limits) consumerOpts() []kgo.Opt {
 }
 
 // prepareTopic creates topic when it is missing, with partitions partitions
-// (1 if <= 0) and max.message.bytes raised to fit recordSize. An existing
-// topic whose max.message.bytes is too small for one record is an error,
-// since every send would fail; bench does not alter a topic it did not
-// create. It returns the topic's partition count.
-func prepareTopic(ctx context.Context, adm *kadm.Client, topic string, partitions int32, recordSize int64, l limits) (int, bool, error) {
+// (1 if <= 0) and max.message.bytes raised to fit recordSize. For an
+// existing topic it reads max.message.bytes, fails clearly if one record
+// cannot fit (every send would fail; bench does not alter a topic it did
+// not create), and lowers l.batchMax to it so batches are never rejected.
+// It returns the topic's partition count, whether bench created it, and a
+// warning for stderr, if any.
+func prepareTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int32, recordSize int64, l *limits) (nparts int, created bool, warn string, err error) {
+	adm := kadm.NewClient(cl)
 	md, err := adm.Metadata(ctx, topic)
 	if err != nil {
-		return 0, false, fmt.Errorf("reading metadata: %w", err)
+		return 0, false, "", fmt.Errorf("reading metadata: %w", err)
 	}
 	td, ok := md.Topics[topic]
 	if ok && td.Err == nil {
 		rcs, err := adm.DescribeTopicConfigs(ctx, topic)
 		if err != nil {
-			return 0, false, fmt.Errorf("describing topic %q: %w", topic, err)
+			return 0, false, "", fmt.Errorf("describing topic %q: %w", topic, err)
 		}
 		rc, err := rcs.On(topic, nil)
 		if err == nil && rc.Err == nil {
@@ -79,17 +86,29 @@ func prepareTopic(ctx context.Context, adm *kadm.Client, topic string, partition
 				if c.Key != "max.message.bytes" || c.Value == nil {
 					continue
 				}
-				if n, err := strconv.ParseInt(*c.Value, 10, 64); err == nil && n < recordSize+batchOverhead {
-					return 0, false, fmt.Errorf("topic %q has max.message.bytes=%d, too small for %d-byte records; "+
-						"raise it (gregor configs --alter --topic %s --add-config max.message.bytes=%d) or use a new topic",
-						topic, n, recordSize, topic, l.maxMessageBytes)
+				n, err := strconv.ParseInt(*c.Value, 10, 32)
+				if err != nil {
+					continue
 				}
+				if n >= recordSize+recordOverhead {
+					l.batchMax = min(l.batchMax, int32(n))
+					continue
+				}
+				// An explicit limit (topic override or broker setting) is
+				// authoritative. A value reported as the built-in default may
+				// not reflect the broker's message.max.bytes on every broker
+				// (kfake reports it so), so then warn and let the broker decide.
+				if c.Source != kmsg.ConfigSourceDefaultConfig {
+					return 0, false, "", fmt.Errorf("topic %q has max.message.bytes=%d, too small for %d-byte records; %s",
+						topic, n, recordSize, tooLargeHint(topic, l))
+				}
+				warn = fmt.Sprintf("warning: topic %q reports the default max.message.bytes=%d, below the %d-byte records; trying anyway", topic, n, recordSize)
 			}
 		}
-		return len(td.Partitions), false, nil
+		return len(td.Partitions), false, warn, nil
 	}
 	if ok && td.Err != nil && !errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
-		return 0, false, fmt.Errorf("topic %q: %w", topic, td.Err)
+		return 0, false, "", fmt.Errorf("topic %q: %w", topic, td.Err)
 	}
 	if partitions <= 0 {
 		partitions = 1
@@ -108,25 +127,30 @@ func prepareTopic(ctx context.Context, adm *kadm.Client, topic string, partition
 		if resp.ErrMessage != "" {
 			msg = " (" + resp.ErrMessage + ")"
 		}
-		return 0, false, fmt.Errorf("creating topic %q: %w%s", topic, err, msg)
+		return 0, false, "", fmt.Errorf("creating topic %q: %w%s", topic, err, msg)
 	}
 	// Wait until every partition has a leader, so the first sends do not
-	// race the topic's creation.
+	// race the topic's creation. A raw Metadata request: kadm's answer may
+	// come from kgo's metadata cache, which still says "no such topic".
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		md, err := adm.Metadata(ctx, topic)
-		if err == nil {
-			td := md.Topics[topic]
-			ready := td.Err == nil && len(td.Partitions) >= int(partitions)
-			for _, p := range td.Partitions {
-				ready = ready && p.Err == nil && p.Leader >= 0
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err == nil && len(resp.Topics) == 1 && resp.Topics[0].ErrorCode == 0 {
+			parts := resp.Topics[0].Partitions
+			ready := len(parts) >= int(partitions)
+			for _, p := range parts {
+				ready = ready && p.ErrorCode == 0 && p.Leader >= 0
 			}
 			if ready {
-				return len(td.Partitions), true, nil
+				return len(parts), true, "", nil
 			}
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return 0, true, fmt.Errorf("topic %q was created but its partitions have no leader yet", topic)
+			return 0, true, "", fmt.Errorf("topic %q was created but its partitions have no leader yet", topic)
 		}
 		select {
 		case <-ctx.Done():
@@ -153,6 +177,11 @@ func payloads(size int64, count int64, l limits, seed uint64) [][]byte {
 		out[i] = buf[int64(i)*size : int64(i+1)*size : int64(i+1)*size]
 	}
 	return out
+}
+
+// tooLargeHint tells how to make a topic accept the records.
+func tooLargeHint(topic string, l *limits) string {
+	return fmt.Sprintf("raise it (gregor configs --alter --topic %s --add-config max.message.bytes=%d) or use a new topic", topic, l.maxMessageBytes)
 }
 
 func compressionCodec(name string) (kgo.CompressionCodec, error) {

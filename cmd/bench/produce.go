@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gregorlog/gregor/internal/cli"
@@ -35,8 +35,11 @@ func newProduceCmd(c *common) *cobra.Command {
 		Short: "Measure produce throughput and ack latency (kafka-producer-perf-test.sh)",
 		Long: `Produce --count records (or for --duration) of --size random bytes and
 report throughput and produce-ack latency. The topic is created (with
---partitions) if missing, and client batch/request limits and the topic's
-max.message.bytes are raised to fit the record, so --size 15MB just works.
+--partitions) if missing, with max.message.bytes raised to fit the record,
+and the client's batch, request and fetch limits grow with --size, so
+--size 15MB (15,000,000 bytes) just works, also on an existing topic that
+allows 15 MiB messages as the sample server.properties does. An existing
+topic too small for one record is reported as an error up front.
 
 Without --rate, producers send as fast as the client's buffer allows.
 With --rate R (records/s over all producers) sends follow a fixed
@@ -56,7 +59,7 @@ At the end Kafka's summary line goes to stdout (MB = 1024*1024 bytes):
 	f := cmd.Flags()
 	f.StringVar(&o.bootstrap, "bootstrap-server", "", "REQUIRED: the broker(s) to connect to, host:port[,host:port]")
 	f.StringVar(&o.topic, "topic", "", "REQUIRED: the topic (created if missing)")
-	f.Var(&o.size, "size", "record size: 100, 1KB, 15MB (MB = 1024*1024)")
+	f.Var(&o.size, "size", "record size: 100, 1KB, 15MB (KB/MB = 10^3/10^6 bytes; KiB/MiB = 2^10/2^20)")
 	f.Int64Var(&o.count, "count", 0, "number of records to send (this or --duration)")
 	f.DurationVar(&o.duration, "duration", 0, "how long to send (this or --count)")
 	f.Float64Var(&o.rate, "rate", 0, "records per second over all producers, open loop (0: as fast as possible)")
@@ -139,10 +142,13 @@ func runProduce(cmd *cobra.Command, c *common, o *produceOpts) error {
 	}
 	defer admCl.Close()
 	actx, cancel := context.WithTimeout(ctx, timeout)
-	nparts, created, err := prepareTopic(actx, kadm.NewClient(admCl), o.topic, o.partitions, size, lim)
+	nparts, created, warn, err := prepareTopic(actx, admCl, o.topic, o.partitions, size, &lim)
 	cancel()
 	if err != nil {
 		return err
+	}
+	if warn != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), warn)
 	}
 
 	opts := append([]kgo.Opt{
@@ -227,6 +233,9 @@ func runProduce(cmd *cobra.Command, c *common, o *produceOpts) error {
 		fmt.Fprintln(out, sum.kafkaLine())
 	}
 	if n, first := rec.failures(); n > 0 {
+		if errors.Is(first, kerr.MessageTooLarge) {
+			return fmt.Errorf("%d records failed; first error: %v; the topic's max.message.bytes is too small: %s", n, first, tooLargeHint(o.topic, &lim))
+		}
 		return fmt.Errorf("%d records failed; first error: %v", n, first)
 	}
 	if ctx.Err() != nil {

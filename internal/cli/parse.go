@@ -69,13 +69,17 @@ func SplitConfigList(s string) ([][2]string, error) {
 	return out, nil
 }
 
-// Size units. Like Kafka's perf tools (MB = 1024 × 1024), sizes are binary:
-// "15MB" is 15 × 2^20 bytes. KiB/MiB/GiB are accepted as synonyms.
+// Size units follow SI and IEC: "15MB" is 15,000,000 bytes and "15MiB" is
+// 15 × 2^20. Decimal megabytes matter for `bench produce --size 15MB`: a
+// 15,000,000-byte record plus its batch framing fits a topic whose
+// max.message.bytes is 15 MiB, as the sample server.properties sets, while a
+// 15 MiB record cannot. (Throughput is still reported in Kafka's MB/sec,
+// 2^20 bytes, by the bench tool.)
 var sizeUnits = map[string]int64{
 	"": 1, "B": 1,
-	"K": 1 << 10, "KB": 1 << 10, "KIB": 1 << 10,
-	"M": 1 << 20, "MB": 1 << 20, "MIB": 1 << 20,
-	"G": 1 << 30, "GB": 1 << 30, "GIB": 1 << 30,
+	"K": 1000, "KB": 1000, "KIB": 1 << 10,
+	"M": 1000 * 1000, "MB": 1000 * 1000, "MIB": 1 << 20,
+	"G": 1000 * 1000 * 1000, "GB": 1000 * 1000 * 1000, "GIB": 1 << 30,
 }
 
 // ParseSize parses a byte count such as "100", "1KB", "15MB" or "1.5MiB".
