@@ -25,7 +25,8 @@ var update = flag.Bool("update", false, "rewrite testdata/diff/*.golden from Apa
 //
 // Scenario language, one command per line ('#' comments):
 //
-//	connect S [ro]          new session S (ro: send the readOnly byte)
+//	connect S [ro] [timeout=MS]  new session S (ro: send the readOnly
+//	                        byte; timeout: requested session timeout)
 //	S create P DATA FLAGS   create (op 1); DATA "-" is empty
 //	S create2 P DATA FLAGS  create2 (op 15)
 //	S container P DATA      createContainer (op 19)
@@ -41,7 +42,9 @@ var update = flag.Bool("update", false, "rewrite testdata/diff/*.golden from Apa
 //	S auth SCHEME CRED      (xid -4, as Java and kazoo send it)
 //	S whoami   S ephemerals P   S count P
 //	S events                ping, print the notifications that came first
-//	S eventset              the same, sorted (for one txn that deletes
+//	S await                 wait (pinging, at most 60 s) until notifications
+//	                        arrive, print them sorted (session expiry)
+//	S eventset              the same as events, sorted (for one txn that deletes
 //	                        several nodes, e.g. closeSession, whose order
 //	                        ZooKeeper leaves unspecified)
 //	S setwatches KIND=P,P... (KIND: data exist child persistent recursive;
@@ -345,7 +348,18 @@ func runScenario(t *testing.T, tg target, sc scenario) string {
 			t.Fatalf("%s: %s line %d %q: %s", tg.name, sc.name, li+1, line, fmt.Sprintf(format, a...))
 		}
 		if f[0] == "connect" {
-			c, resp, err := dialRaw(tg.addr, 0, nil, 0, len(f) > 2 && f[2] == "ro")
+			ro, timeout := false, int32(10000)
+			for _, o := range f[2:] {
+				switch {
+				case o == "ro":
+					ro = true
+				case strings.HasPrefix(o, "timeout="):
+					timeout = num(strings.TrimPrefix(o, "timeout="))
+				default:
+					fail("unknown connect option %q", o)
+				}
+			}
+			c, resp, err := dialRawTimeout(tg.addr, 0, nil, 0, ro, timeout)
 			if err != nil {
 				fail("%v", err)
 			}
@@ -470,6 +484,20 @@ func runScenario(t *testing.T, tg target, sc scenario) string {
 			} else {
 				op, req = proto.OpSetWatches, &proto.SetWatches{RelativeZxid: sw.RelativeZxid, DataWatches: sw.DataWatches, ExistWatches: sw.ExistWatches, ChildWatches: sw.ChildWatches}
 			}
+		case "await":
+			// Wait (bounded) for notifications caused by something no
+			// command does, such as a session expiring.
+			evs, err := c.await(60*time.Second, 200*time.Millisecond)
+			if err != nil {
+				fail("%v", err)
+			}
+			var ps []string
+			for _, e := range evs {
+				ps = append(ps, fmt.Sprintf("%s:%s:%s", e.Type, e.State, n.path(e.Path)))
+			}
+			sort.Strings(ps)
+			fmt.Fprintf(&out, "%s -> [%s]\n", line, strings.Join(ps, " "))
+			continue
 		case "events", "eventset":
 			evs, err := c.drain()
 			if err != nil {
@@ -530,6 +558,12 @@ func runScenario(t *testing.T, tg target, sc scenario) string {
 				// it checks the password (processConnectRequest).
 				_, perr := old.drain()
 				fmt.Fprintf(&out, "%s -> closed=%v oldConnectionAlive=%v\n", line, rerr != nil, perr == nil)
+				continue
+			}
+			if resp.SessionID == 0 {
+				// Expired or unknown: the server closes; so do we.
+				nc.c.Close()
+				delete(conns, s)
 				continue
 			}
 			nc.xid = old.xid

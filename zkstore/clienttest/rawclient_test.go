@@ -30,6 +30,11 @@ const ioTimeout = 10 * time.Second
 // dialRaw connects and performs the handshake. readOnlyByte selects the
 // 45-byte (Java, kazoo) or 44-byte (go-zookeeper) ConnectRequest.
 func dialRaw(addr string, sessionID int64, passwd []byte, lastZxid int64, readOnlyByte bool) (*rawConn, *proto.ConnectResponse, error) {
+	return dialRawTimeout(addr, sessionID, passwd, lastZxid, readOnlyByte, 10000)
+}
+
+// dialRawTimeout is dialRaw asking for a session timeout in ms.
+func dialRawTimeout(addr string, sessionID int64, passwd []byte, lastZxid int64, readOnlyByte bool, timeoutMs int32) (*rawConn, *proto.ConnectResponse, error) {
 	c, err := net.DialTimeout("tcp", addr, ioTimeout)
 	if err != nil {
 		return nil, nil, err
@@ -37,7 +42,7 @@ func dialRaw(addr string, sessionID int64, passwd []byte, lastZxid int64, readOn
 	if passwd == nil {
 		passwd = make([]byte, proto.PasswordLen)
 	}
-	req := proto.ConnectRequest{TimeOut: 10000, SessionID: sessionID, Passwd: passwd, LastZxidSeen: lastZxid, HasReadOnly: readOnlyByte}
+	req := proto.ConnectRequest{TimeOut: timeoutMs, SessionID: sessionID, Passwd: passwd, LastZxidSeen: lastZxid, HasReadOnly: readOnlyByte}
 	r := &rawConn{c: c, addr: addr, lastZxid: lastZxid}
 	if err := r.write(proto.AppendFramed(nil, &req)); err != nil {
 		c.Close()
@@ -135,6 +140,51 @@ func (r *rawConn) call(xid int32, op proto.OpCode, req proto.Record) (proto.Repl
 func (r *rawConn) drain() ([]proto.WatcherEvent, error) {
 	if _, _, err := r.call(proto.XidPing, proto.OpPing, nil); err != nil {
 		return nil, err
+	}
+	ev := r.events
+	r.events = nil
+	return ev, nil
+}
+
+// await waits up to total for at least one notification, pinging every
+// interval so the session stays alive, and returns the notifications.
+func (r *rawConn) await(total, interval time.Duration) ([]proto.WatcherEvent, error) {
+	deadline := time.Now().Add(total)
+	for len(r.events) == 0 {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("no notification within %v", total)
+		}
+		if err := r.write(proto.AppendRequest(nil, proto.RequestHeader{Xid: proto.XidPing, Type: proto.OpPing}, nil)); err != nil {
+			return nil, err
+		}
+		// Read until the ping's reply; notifications may come first or
+		// while we wait.
+		for {
+			r.c.SetReadDeadline(time.Now().Add(ioTimeout))
+			b, err := proto.ReadFrame(r.c, nil, 16<<20)
+			if err != nil {
+				return nil, err
+			}
+			d := proto.NewDecoder(b)
+			var h proto.ReplyHeader
+			h.Decode(d)
+			if h.Xid == proto.XidNotification {
+				var ev proto.WatcherEvent
+				ev.Decode(d)
+				if d.Err() != nil {
+					return nil, d.Err()
+				}
+				r.events = append(r.events, ev)
+				continue
+			}
+			if h.Xid != proto.XidPing {
+				return nil, fmt.Errorf("unexpected reply xid %d while waiting", h.Xid)
+			}
+			break
+		}
+		if len(r.events) == 0 {
+			time.Sleep(interval)
+		}
 	}
 	ev := r.events
 	r.events = nil
