@@ -64,10 +64,11 @@ type Event struct {
 }
 
 // Watch starts watching Kafka's metadata paths and returns the event
-// channel; it is closed when ctx ends or the client closes. Each watched
-// path has its own goroutine that re-arms ZooKeeper's one-shot watch
-// before reading, so no change is missed; a slow reader delays (never
-// loses) events. Config notifications that existed before Watch are not
+// channel once every watch is set (waiting for a session if need be), so
+// no change made after Watch returns is missed; the channel is closed when
+// ctx ends or the client closes. Each watched path has its own goroutine
+// that re-arms ZooKeeper's one-shot watch before reading; a slow reader
+// delays (never loses) events. Config notifications that existed before Watch are not
 // replayed, and notifications older than 15 minutes are purged, as Kafka
 // does.
 func (c *Client) Watch(ctx context.Context) <-chan Event {
@@ -84,32 +85,47 @@ func (c *Client) Watch(ctx context.Context) <-chan Event {
 			return false
 		}
 	}
-	spawn := func(f func()) {
+	// armed counts watchers whose first watch is not set yet; Watch
+	// returns only when it is zero, so no change after Watch returns can be
+	// missed.
+	var armed sync.WaitGroup
+	spawn := func(f func(ready func())) {
 		wg.Add(1)
-		go func() { defer wg.Done(); f() }()
+		armed.Add(1)
+		var once sync.Once
+		ready := func() { once.Do(armed.Done) }
+		go func() { defer wg.Done(); defer ready(); f(ready) }()
 	}
 	// Per-topic assignment watchers, started as topics appear.
 	var tmu sync.Mutex
 	topicWatchers := map[string]bool{}
-	startTopic := func(t string) {
+	// A topic that appears after the first TopicsChanged may change
+	// before its watcher is armed: then the watcher's first look already
+	// sees a modified znode (version > 0) and reports it.
+	startTopic := func(t string, initial bool) {
 		tmu.Lock()
 		defer tmu.Unlock()
 		if topicWatchers[t] {
 			return
 		}
 		topicWatchers[t] = true
-		spawn(func() {
+		spawn(func(ready func()) {
 			defer func() { tmu.Lock(); delete(topicWatchers, t); tmu.Unlock() }()
-			c.watchData(ctx, topicPath(t), func(first, exists bool) bool {
-				if !exists {
+			c.watchData(ctx, topicPath(t), func(first bool, st *zk.Stat) bool {
+				ready()
+				if st == nil {
 					return false
 				}
-				return first || send(Event{Kind: TopicChanged, Name: t})
+				if first && (initial || st.Version == 0) {
+					return true
+				}
+				return send(Event{Kind: TopicChanged, Name: t})
 			})
 		})
 	}
-	spawn(func() {
+	spawn(func(ready func()) {
 		c.watchChildren(ctx, "/brokers/ids", func(names []string) bool {
+			ready()
 			ids := parseIDs(names)
 			strs := make([]string, len(ids))
 			for i, id := range ids {
@@ -118,23 +134,28 @@ func (c *Client) Watch(ctx context.Context) <-chan Event {
 			return send(Event{Kind: BrokersChanged, Names: strs})
 		})
 	})
-	spawn(func() {
+	spawn(func(ready func()) {
+		initial := true
 		c.watchChildren(ctx, "/brokers/topics", func(names []string) bool {
 			for _, t := range names {
-				startTopic(t)
+				startTopic(t, initial)
 			}
+			ready() // after the initial topics' watchers joined armed
+			initial = false
 			return send(Event{Kind: TopicsChanged, Names: names})
 		})
 	})
-	spawn(func() {
+	spawn(func(ready func()) {
 		c.watchChildren(ctx, "/admin/delete_topics", func(names []string) bool {
+			ready()
 			return send(Event{Kind: DeletionsChanged, Names: names})
 		})
 	})
-	spawn(func() {
+	spawn(func(ready func()) {
 		last := ""
 		started := false
 		c.watchChildren(ctx, "/config/changes", func(names []string) bool {
+			ready()
 			if !started {
 				started = true
 				for _, n := range names {
@@ -166,11 +187,12 @@ func (c *Client) Watch(ctx context.Context) <-chan Event {
 			return true
 		})
 	})
-	spawn(func() {
+	spawn(func(ready func()) {
 		lastID := int32(-2)
-		c.watchData(ctx, "/controller", func(_, exists bool) bool {
+		c.watchData(ctx, "/controller", func(_ bool, st *zk.Stat) bool {
+			ready()
 			id := int32(-1)
-			if exists {
+			if st != nil {
 				if data, _, err := c.get("/controller"); err == nil {
 					if v, err := decodeController(data); err == nil {
 						id = v
@@ -193,6 +215,7 @@ func (c *Client) Watch(ctx context.Context) <-chan Event {
 		wg.Wait()
 		close(out)
 	}()
+	armed.Wait() // every watcher returns ready() at the latest when it exits
 	return out
 }
 
@@ -232,23 +255,27 @@ func (c *Client) watchChildren(ctx context.Context, p string, f func([]string) b
 	}
 }
 
-// watchData calls f(first, exists) for p now and after every change
-// (creation, data change, deletion), until f returns false or ctx ends.
-func (c *Client) watchData(ctx context.Context, p string, f func(first, exists bool) bool) {
+// watchData calls f(first, stat) for p now and after every change
+// (creation, data change, deletion; stat is nil while p does not exist),
+// until f returns false or ctx ends.
+func (c *Client) watchData(ctx context.Context, p string, f func(first bool, st *zk.Stat) bool) {
 	first := true
 	for {
 		if c.waitSession(ctx) != nil {
 			return
 		}
 		session := c.sessionWatch()
-		ok, _, ch, err := c.conn.ExistsW(c.abs(p))
+		ok, st, ch, err := c.conn.ExistsW(c.abs(p))
 		if err != nil {
 			if !sleepCtx(ctx, c.done, 100*time.Millisecond) {
 				return
 			}
 			continue
 		}
-		if !f(first, ok) {
+		if !ok {
+			st = nil
+		}
+		if !f(first, st) {
 			return
 		}
 		first = false
