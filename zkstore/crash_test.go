@@ -321,3 +321,34 @@ func TestReadsWaitForDurability(t *testing.T) {
 		t.Fatalf("after durable: %+v", h)
 	}
 }
+
+// TestEmptyLogAfterCrash covers a crash right after a new log file was
+// created: header only, or not even the header on disk. Recovery removes
+// the file so the next log can take its name, and writes go on.
+func TestEmptyLogAfterCrash(t *testing.T) {
+	for _, kind := range []string{"header-only", "zeros"} {
+		t.Run(kind, func(t *testing.T) {
+			set := testSettings(t)
+			writeSome(t, set, "e", 5)
+			// createSession + 5 creates = zxid 6; the next log is log.7.
+			p := filepath.Join(set.dataDir, "version-2", "log.7")
+			b := make([]byte, 4096)
+			if kind == "header-only" {
+				copy(b, encodeFileHeader(logMagic, logVersion, 7))
+			}
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := startTestServer(t, set)
+			rc, _ := dialRaw(t, s, 0, nil, false)
+			if h := rc.call(1, createReq("/after"), nil); h.Err != 0 || h.Zxid != 8 { // the session took 7
+				t.Fatalf("write after empty log: %+v", h)
+			}
+			for i := 0; i < 5; i++ {
+				if h := rc.call(3, existsReq(fmt.Sprintf("/e%03d", i)), nil); h.Err != 0 {
+					t.Fatalf("/e%03d: %v", i, h.Err)
+				}
+			}
+		})
+	}
+}

@@ -296,9 +296,10 @@ func listFiles(dir, prefix string) ([]logFile, error) {
 // whether the file ends in a torn or corrupt record.
 func LoadTxnLog(b []byte, fn func(*Txn) error) (end int64, torn bool, err error) {
 	if _, err := decodeFileHeader(b, logMagic, logVersion); err != nil {
-		if len(b) < logHeaderSize && allZero(b) {
-			// A header that never reached the disk: an empty log.
-			return 0, len(b) > 0, nil
+		if allZero(b[:min(len(b), logHeaderSize)]) {
+			// A header that never reached the disk (the file was created
+			// and preallocated, then the machine crashed): an empty log.
+			return 0, true, nil
 		}
 		return 0, false, fmt.Errorf("%w: header: %w", ErrCorruptLog, err)
 	}
@@ -353,10 +354,23 @@ func replayLogs(dir string, after int64, apply func(*Txn)) (last int64, truncate
 		if err != nil {
 			return last, false, err
 		}
-		if torn {
-			if i != len(files)-1 {
-				return last, false, fmt.Errorf("%w: damaged record at offset %d of %s, which is not the last log", ErrCorruptLog, end, filepath.Base(f.path))
+		isLast := i == len(files)-1
+		if torn && !isLast {
+			return last, false, fmt.Errorf("%w: damaged record at offset %d of %s, which is not the last log", ErrCorruptLog, end, filepath.Base(f.path))
+		}
+		switch {
+		case isLast && end <= logHeaderSize:
+			// Not one valid txn (a crash right after the file was
+			// created): remove it, so the next log can be created under
+			// the same name, its first zxid.
+			if err := os.Remove(f.path); err != nil {
+				return last, false, err
 			}
+			if err := syncDir(dir); err != nil {
+				return last, false, err
+			}
+			truncated = truncated || torn
+		case torn:
 			if err := truncateFile(f.path, end); err != nil {
 				return last, false, err
 			}
