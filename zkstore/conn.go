@@ -108,8 +108,9 @@ func (c *conn) shutdownRead() {
 }
 
 // queueEvent queues a watch event; the writer sends it before the next
-// reply. Called by the committer with the tree lock held, so a read that
-// observes the change is always completed after the event is queued.
+// reply. The committer calls it before it advances the durable zxid, and a
+// read that observed the change waits for that, so the event is queued
+// before such a read's reply is written.
 func (c *conn) queueEvent(ev Event) {
 	c.evMu.Lock()
 	c.events = append(c.events, ev)
@@ -194,7 +195,13 @@ func (c *conn) handshake(req *proto.ConnectRequest) bool {
 		if !s.submit(r) {
 			return false
 		}
-		<-r.done
+		select {
+		case <-r.done:
+		case <-c.closed:
+			return false
+		case <-s.stop:
+			return false
+		}
 		if r.err != nil {
 			return false
 		}

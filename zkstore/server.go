@@ -522,7 +522,11 @@ func (s *Server) expireSessions() {
 		if !s.submit(r) {
 			return
 		}
-		<-r.done
+		select {
+		case <-r.done:
+		case <-s.stop: // the committer may be gone
+			return
+		}
 		s.smu.Lock()
 		c := s.owners[id]
 		delete(s.owners, id)
@@ -544,7 +548,11 @@ func (s *Server) sweepContainers() {
 		if !s.submit(r) {
 			return
 		}
-		<-r.done
+		select {
+		case <-r.done:
+		case <-s.stop: // the committer may be gone
+			return
+		}
 	}
 }
 
