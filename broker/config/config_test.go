@@ -584,3 +584,26 @@ func TestGeneratedDocs(t *testing.T) {
 		t.Error("CONFIGURATION.md is stale; regenerate it with -update")
 	}
 }
+
+func TestKafkaTypes(t *testing.T) {
+	want := map[string]int8{
+		"broker.id": KafkaTypeInt, "socket.request.max.bytes": KafkaTypeInt, "message.max.bytes": KafkaTypeInt,
+		"log.segment.bytes": KafkaTypeInt, "zookeeper.session.timeout.ms": KafkaTypeInt, "group.initial.rebalance.delay.ms": KafkaTypeInt,
+		"log.flush.offset.checkpoint.interval.ms": KafkaTypeInt,
+		"log.retention.ms":                        KafkaTypeLong, "log.retention.bytes": KafkaTypeLong, "connections.max.idle.ms": KafkaTypeLong,
+		"log.cleaner.dedupe.buffer.size": KafkaTypeLong, "log.flush.interval.messages": KafkaTypeLong,
+		"listeners": KafkaTypeList, "log.cleanup.policy": KafkaTypeList, "zookeeper.connect": KafkaTypeString,
+		"auto.create.topics.enable": KafkaTypeBoolean, "log.cleaner.min.cleanable.ratio": KafkaTypeDouble,
+	}
+	for name, kt := range want {
+		k, _ := LookupBrokerKey(name)
+		if got := k.KafkaType(); got != kt {
+			t.Errorf("%s: Kafka type %d, want %d", name, got, kt)
+		}
+	}
+	for _, tk := range TopicKeys() {
+		if tk.KafkaType() == KafkaTypeUnknown {
+			t.Errorf("topic key %s has no Kafka type", tk.Name)
+		}
+	}
+}

@@ -125,6 +125,47 @@ func parseTyped(t Type, text string) (Value, error) {
 	return nil, fmt.Errorf("unknown type %d", t)
 }
 
+// Kafka's DescribeConfigs config_type codes (v3+); on the wire, never
+// change them.
+const (
+	KafkaTypeUnknown  int8 = 0
+	KafkaTypeBoolean  int8 = 1
+	KafkaTypeString   int8 = 2
+	KafkaTypeInt      int8 = 3
+	KafkaTypeShort    int8 = 4
+	KafkaTypeLong     int8 = 5
+	KafkaTypeDouble   int8 = 6
+	KafkaTypeList     int8 = 7
+	KafkaTypeClass    int8 = 8
+	KafkaTypePassword int8 = 9
+)
+
+// KafkaType is the config_type DescribeConfigs reports for the key. Size
+// and duration keys are INT in Kafka when their range is 32-bit (their
+// validator caps them at 2^31-1), LONG otherwise.
+func (k *Key) KafkaType() int8 {
+	switch k.Type {
+	case TypeInt:
+		return KafkaTypeInt
+	case TypeLong:
+		return KafkaTypeLong
+	case TypeBool:
+		return KafkaTypeBoolean
+	case TypeString:
+		return KafkaTypeString
+	case TypeList:
+		return KafkaTypeList
+	case TypeDouble:
+		return KafkaTypeDouble
+	case TypeSize, TypeDurationMs:
+		if k.Validate != nil && k.Validate(int64(maxInt32)+1) != nil {
+			return KafkaTypeInt
+		}
+		return KafkaTypeLong
+	}
+	return KafkaTypeUnknown
+}
+
 // FormatValue renders a value the way Kafka prints it in DescribeConfigs.
 func FormatValue(v Value) string {
 	switch x := v.(type) {
@@ -310,7 +351,7 @@ var brokerKeys = []Key{
 		Doc: "fsync a partition whose oldest unflushed message is this old; defaults to log.flush.scheduler.interval.ms."},
 	{Name: "log.flush.scheduler.interval.ms", Type: TypeDurationMs, Default: "9223372036854775807",
 		Doc: "How often the flusher checks whether any log needs an fsync."},
-	{Name: "log.flush.offset.checkpoint.interval.ms", Type: TypeDurationMs, Default: "60000", Validate: atLeast(0),
+	{Name: "log.flush.offset.checkpoint.interval.ms", Type: TypeDurationMs, Default: "60000", Validate: between(0, maxInt32),
 		Doc: "How often the recovery-point checkpoint is written."},
 	{Name: "log.retention.hours", Type: TypeInt, Default: "168",
 		Doc: "Hours to keep a log segment; overridden by log.retention.minutes and log.retention.ms."},

@@ -241,6 +241,8 @@ type Entry struct {
 	ReadOnly  bool
 	Sensitive bool
 	Type      Type
+	// KafkaType is the DescribeConfigs config_type code (KafkaType*).
+	KafkaType int8
 	Doc       string
 	// Synonyms lists, most specific first, every place the value could come
 	// from that holds a value, ending with DEFAULT_CONFIG (KIP-226).
@@ -273,7 +275,7 @@ func (c *Config) DescribeTopic(overrides map[string]string) ([]Entry, error) {
 	for i := range topicKeys {
 		k := &topicKeys[i]
 		v, src := tc.Get(k.Name)
-		e := Entry{Name: k.Name, Value: FormatValue(v), Source: src, Type: k.Type, Doc: k.Doc}
+		e := Entry{Name: k.Name, Value: FormatValue(v), Source: src, Type: k.Type, KafkaType: k.KafkaType(), Doc: k.Doc}
 		if text, ok := overrides[k.Name]; ok {
 			e.Synonyms = append(e.Synonyms, SynonymEntry{Name: k.Name, Value: strings.TrimSpace(text), Source: SourceDynamicTopicConfig})
 		}
@@ -314,7 +316,7 @@ func (c *Config) DescribeBroker() []Entry {
 	for i := range brokerKeys {
 		k := &brokerKeys[i]
 		v, src := c.lookup(k.Name)
-		e := Entry{Name: k.Name, Source: src, ReadOnly: !k.Dynamic, Type: k.Type, Doc: k.Doc}
+		e := Entry{Name: k.Name, Source: src, ReadOnly: !k.Dynamic, Type: k.Type, KafkaType: k.KafkaType(), Doc: k.Doc}
 		if chain, ok := chains[k.Name]; ok {
 			var dv Value
 			dv, src, _ = c.resolveSynonyms(chain)
