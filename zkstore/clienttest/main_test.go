@@ -6,8 +6,9 @@
 //
 // One Apache ZooKeeper JVM and one zkstore server serve the whole package
 // (started lazily, stopped in TestMain), both configured alike: tickTime
-// 2000, extended types (TTL) enabled, the super digest super:test, every
-// four-letter word whitelisted, fsync on.
+// 500 (sessions 1-10 s, so expiry tests are quick), extended types (TTL)
+// enabled, the super digest super:test, every four-letter word
+// whitelisted, fsync on.
 package clienttest
 
 import (
@@ -66,6 +67,7 @@ func reference(t testing.TB) target {
 			return
 		}
 		refSrv, refErr = zkref.Launch(zkref.Config{
+			TickTime:            500,
 			FourLetterWhitelist: "*",
 			JVMProps: map[string]string{
 				"zookeeper.extendedTypesEnabled":                     "true",
@@ -84,7 +86,7 @@ func reference(t testing.TB) target {
 
 // zkstoreCfg is the zoo.cfg the package's zkstore runs with.
 func zkstoreCfg(dataDir string) string {
-	return fmt.Sprintf(`tickTime=2000
+	return fmt.Sprintf(`tickTime=500
 dataDir=%s
 clientPort=0
 clientPortAddress=127.0.0.1
