@@ -116,7 +116,7 @@ func (c *Client) RegisterBroker(ctx context.Context, info BrokerInfo) (int64, er
 	p := brokerPath(info.ID)
 	data := encodeBrokerInfo(info)
 	var staleDeadline time.Time
-	for attempt := 0; ; attempt++ {
+	for attempt := 0; attempt < 1000; attempt++ {
 		if err := c.ensurePathCtx(ctx, "/brokers/ids"); err != nil {
 			return 0, err
 		}
@@ -177,6 +177,7 @@ func (c *Client) RegisterBroker(ctx context.Context, info BrokerInfo) (int64, er
 			}
 		}
 	}
+	return 0, fmt.Errorf("%w: registering broker %d kept racing with other sessions", ErrConflict, info.ID)
 }
 
 func (c *Client) ensurePathCtx(ctx context.Context, p string) error {

@@ -163,12 +163,13 @@ func (c *Client) Watch(ctx context.Context) <-chan Event {
 				}
 				return true
 			}
+			fresh := false
 			for _, n := range names {
 				if n <= last || !strings.HasPrefix(n, "config_change_") {
 					continue
 				}
-				last = n
-				data, st, err := c.get("/config/changes/" + n)
+				last, fresh = n, true
+				data, _, err := c.get("/config/changes/" + n)
 				if err != nil {
 					continue // purged already
 				}
@@ -180,9 +181,9 @@ func (c *Client) Watch(ctx context.Context) <-chan Event {
 				if !send(Event{Kind: ConfigChanged, Name: entity}) {
 					return false
 				}
-				if time.Since(time.UnixMilli(st.Ctime)) > 15*time.Minute {
-					_ = c.conn.Delete(c.abs("/config/changes/"+n), -1)
-				}
+			}
+			if fresh {
+				c.purgeNotifications(names, NotificationExpiry)
 			}
 			return true
 		})
@@ -217,6 +218,56 @@ func (c *Client) Watch(ctx context.Context) <-chan Event {
 	}()
 	armed.Wait() // every watcher returns ready() at the latest when it exits
 	return out
+}
+
+// NotificationExpiry is how long config change notifications are kept
+// (Kafka's ZkNodeChangeNotificationListener: 15 minutes).
+const NotificationExpiry = 15 * time.Minute
+
+// PurgeNotifications deletes /config/changes entries older than olderThan
+// and returns how many it deleted. Watch does this on its own with
+// NotificationExpiry after processing new notifications.
+func (c *Client) PurgeNotifications(ctx context.Context, olderThan time.Duration) (int, error) {
+	names, err := c.childrenCtx(ctx, "/config/changes")
+	if errors.Is(err, zk.ErrNoNode) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	slices.Sort(names)
+	return c.purgeNotifications(names, olderThan), nil
+}
+
+// purgeNotifications deletes /config/changes entries older than expiry, as
+// every Kafka broker does after processing notifications. names is sorted,
+// so sequence order is creation order and the scan stops at the first
+// young one.
+func (c *Client) purgeNotifications(names []string, expiry time.Duration) int {
+	deleted := 0
+	for i, n := range names {
+		if i >= 10000 || !strings.HasPrefix(n, "config_change_") {
+			return deleted // the rest on the next notification
+		}
+		ok, st, err := c.conn.Exists(c.abs("/config/changes/" + n))
+		if err != nil {
+			return deleted
+		}
+		if !ok {
+			continue
+		}
+		if time.Since(time.UnixMilli(st.Ctime)) < expiry {
+			return deleted
+		}
+		err = c.conn.Delete(c.abs("/config/changes/"+n), -1)
+		if err != nil && !errors.Is(err, zk.ErrNoNode) {
+			return deleted
+		}
+		if err == nil {
+			deleted++
+		}
+	}
+	return deleted
 }
 
 // watchChildren calls f with the sorted children of p now and after every

@@ -742,6 +742,16 @@ func testTopicLifecycle(t *testing.T, e env) {
 	if want := []string{"topics/orders", "topics/orders", "brokers/<default>", "brokers/1"}; !slices.Equal(entities, want) {
 		t.Errorf("notifications %v, want %v", entities, want)
 	}
+	// Young notifications are kept; expired ones purged.
+	if n, err := c.PurgeNotifications(ctx, zkmeta.NotificationExpiry); err != nil || n != 0 {
+		t.Errorf("purge of young notifications: %d, %v", n, err)
+	}
+	if n, err := c.PurgeNotifications(ctx, 0); err != nil || n != 4 {
+		t.Errorf("purge of all notifications: %d, %v", n, err)
+	}
+	if left, _, _ := r.Children("/config/changes"); len(left) != 0 {
+		t.Errorf("notifications left after purge: %v", left)
+	}
 
 	// Deletion: marker, then the controller completes it.
 	if err := c.MarkTopicForDeletion(ctx, f, "orders"); err != nil {
