@@ -54,6 +54,18 @@ func TestZkCli(t *testing.T) {
 				{args: []string{"get", r + "/acl"}, want: []string{"Insufficient permission : " + r + "/acl"}},
 				{stdin: "addauth digest u:p\nget " + r + "/acl\ngetAcl " + r + "/acl\nwhoami\nquit\n",
 					want: []string{`(?m)^secret$`, `'digest,'` + regexp.QuoteMeta(digest), `(?m)^digest: u$`, `(?m)^ip: 127\.0\.0\.1$`}},
+				// Watches, containers and the newer commands, in one session.
+				{stdin: "addWatch -m PERSISTENT_RECURSIVE " + r + "/zc\ncreate " + r + "/zc/w wdata\n" +
+					"create " + r + "/zc/w/a\ncreate -c " + r + "/zc/cont\ncreate -e " + r + "/zc/mine\ngetEphemerals " + r + "/zc\n" +
+					"getAllChildrenNumber " + r + "/zc/w\nsync " + r + "/zc\nremovewatches " + r + "/zc -a\nquit\n",
+					want: []string{
+						`WatchedEvent state:SyncConnected type:NodeCreated path:` + r + `/zc/w`,
+						`Created ` + r + `/zc/cont`,
+						`\[` + r + `/zc/mine\]`,
+						`(?m)^1$`,
+						`Sync is OK`,
+						`WatchedEvent state:SyncConnected type:PersistentWatchRemoved path:` + r + `/zc\n`,
+					}},
 				{args: []string{"deleteall", r + "/zc"}},
 				{args: []string{"ls", r}, want: []string{`\[acl\]`}},
 				{stdin: "addauth digest u:p\ndelete " + r + "/acl\nquit\n"},
