@@ -182,9 +182,40 @@ func FormatValue(v Value) string {
 	case []string:
 		return strings.Join(x, ",")
 	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		return javaDouble(x)
 	}
 	return fmt.Sprint(v)
+}
+
+// javaDouble formats like Java's Double.toString, which is what Kafka shows
+// for DOUBLE configs: "0.5", "1.0", "1.7976931348623157E308".
+func javaDouble(d float64) string {
+	switch {
+	case math.IsInf(d, 1):
+		return "Infinity"
+	case math.IsInf(d, -1):
+		return "-Infinity"
+	case d == 0:
+		return "0.0"
+	}
+	if a := math.Abs(d); a >= 1e-3 && a < 1e7 {
+		s := strconv.FormatFloat(d, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s
+	}
+	s := strconv.FormatFloat(d, 'E', -1, 64) // 1.7976931348623157E+308
+	mant, exp, _ := strings.Cut(s, "E")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	sign := ""
+	if exp[0] == '-' {
+		sign = "-"
+	}
+	exp = strings.TrimLeft(exp[1:], "0")
+	return mant + "E" + sign + exp
 }
 
 // Validators.

@@ -54,3 +54,14 @@ func TestParsePropertiesMalformedUnicode(t *testing.T) {
 		}
 	}
 }
+
+func TestJavaDouble(t *testing.T) {
+	for in, want := range map[float64]string{
+		0.5: "0.5", 1: "1.0", 100: "100.0", 0: "0.0", 1e7: "1.0E7", 1.5e-5: "1.5E-5", 0.001: "0.001",
+		1.7976931348623157e308: "1.7976931348623157E308", -2.5: "-2.5", 12345678.9: "1.23456789E7",
+	} {
+		if got := javaDouble(in); got != want {
+			t.Errorf("javaDouble(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

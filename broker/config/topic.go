@@ -249,18 +249,36 @@ type Entry struct {
 	Synonyms []SynonymEntry
 }
 
-// brokerSynonymEntries lists one broker key's layers that hold a value.
-func (c *Config) brokerSynonymEntries(name string) []SynonymEntry {
+// chainEntries lists, in Kafka's DescribeConfigs order, every layer of
+// every broker synonym that holds a value: source by source (dynamic
+// per-broker, dynamic cluster default, static, default), synonyms in
+// priority order within each source (Kafka's configSynonyms).
+func (c *Config) chainEntries(chain []Synonym) []SynonymEntry {
 	var out []SynonymEntry
 	for _, l := range []struct {
 		m   map[string]Value
 		src Source
 	}{{c.perBroker, SourceDynamicBrokerConfig}, {c.clusterDef, SourceDynamicDefaultBrokerConfig}, {c.static, SourceStaticBrokerConfig}} {
-		if v, ok := l.m[name]; ok {
-			out = append(out, SynonymEntry{Name: name, Value: FormatValue(v), Source: l.src})
+		for _, s := range chain {
+			if v, ok := l.m[s.Broker]; ok {
+				out = append(out, SynonymEntry{Name: s.Broker, Value: FormatValue(v), Source: l.src})
+			}
+		}
+	}
+	for _, s := range chain {
+		if k := brokerKeyIndex[s.Broker]; !k.NoDefault {
+			out = append(out, SynonymEntry{Name: s.Broker, Value: FormatValue(mustParseDefault(k)), Source: SourceDefaultConfig})
 		}
 	}
 	return out
+}
+
+func mustParseDefault(k *Key) Value {
+	v, err := k.Parse(k.Default)
+	if err != nil {
+		panic("config: bad default checked at init: " + err.Error())
+	}
+	return v
 }
 
 // DescribeTopic resolves every topic config for DescribeConfigs: value,
@@ -279,27 +297,10 @@ func (c *Config) DescribeTopic(overrides map[string]string) ([]Entry, error) {
 		if text, ok := overrides[k.Name]; ok {
 			e.Synonyms = append(e.Synonyms, SynonymEntry{Name: k.Name, Value: strings.TrimSpace(text), Source: SourceDynamicTopicConfig})
 		}
-		for _, s := range k.Synonyms {
-			e.Synonyms = append(e.Synonyms, c.brokerSynonymEntries(s.Broker)...)
-		}
-		if dv, _, ds := c.defaultOnly(k.Synonyms); dv != nil {
-			e.Synonyms = append(e.Synonyms, SynonymEntry{Name: ds.Broker, Value: FormatValue(dv), Source: SourceDefaultConfig})
-		}
+		e.Synonyms = append(e.Synonyms, c.chainEntries(k.Synonyms)...)
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-// defaultOnly returns the first synonym's table default that is not null.
-func (c *Config) defaultOnly(syns []Synonym) (Value, Source, Synonym) {
-	for _, s := range syns {
-		k := brokerKeyIndex[s.Broker]
-		if !k.NoDefault {
-			v, _ := k.Parse(k.Default)
-			return v, SourceDefaultConfig, s
-		}
-	}
-	return nil, SourceDefaultConfig, Synonym{}
 }
 
 // DescribeBroker resolves every broker key for DescribeConfigs on a broker
@@ -326,17 +327,9 @@ func (c *Config) DescribeBroker() []Entry {
 			} else {
 				v = dv
 			}
-			for _, s := range chain {
-				e.Synonyms = append(e.Synonyms, c.brokerSynonymEntries(s.Broker)...)
-			}
-			if d, _, ds := c.defaultOnly(chain); d != nil {
-				e.Synonyms = append(e.Synonyms, SynonymEntry{Name: ds.Broker, Value: FormatValue(d), Source: SourceDefaultConfig})
-			}
+			e.Synonyms = c.chainEntries(chain)
 		} else {
-			e.Synonyms = c.brokerSynonymEntries(k.Name)
-			if !k.NoDefault {
-				e.Synonyms = append(e.Synonyms, SynonymEntry{Name: k.Name, Value: k.Default, Source: SourceDefaultConfig})
-			}
+			e.Synonyms = c.chainEntries([]Synonym{{Broker: k.Name, Scale: 1}})
 		}
 		if v == nil {
 			e.Null = true
