@@ -164,7 +164,8 @@ func (c *Client) Resign(ctx context.Context) error {
 // session is replaced after expiry. Each change of controller (or of this
 // broker's epoch) is sent on the returned channel; the channel is closed
 // when ctx ends or the client closes. Read it promptly: the campaign waits
-// for each send.
+// for each send. Ending ctx stops campaigning but keeps /controller if this
+// broker holds it; call Resign (or Close) to step down.
 func (c *Client) Campaign(ctx context.Context, brokerID int32) <-chan Leadership {
 	out := make(chan Leadership, 1)
 	c.wg.Add(1)
