@@ -607,3 +607,17 @@ func TestKafkaTypes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoadSample measures reading and validating the shipped sample.
+func BenchmarkLoadSample(b *testing.B) {
+	text, err := os.ReadFile(filepath.Join(testutil.RepoRoot(b), "config", "server.properties"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		if _, err := Parse(string(text), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
