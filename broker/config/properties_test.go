@@ -1,10 +1,18 @@
 package config
 
 import (
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/gregorlog/gregor/internal/testutil"
 )
 
 func TestParseProperties(t *testing.T) {
@@ -64,4 +72,66 @@ func TestJavaDouble(t *testing.T) {
 			t.Errorf("javaDouble(%v) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestPropertiesMatchJava compares ParseProperties with
+// java.util.Properties.load on the files in testdata/properties. Java's
+// answers are recorded in testdata/properties/java.golden; with -update
+// and a JDK present they are re-recorded by running PropsDump.java.
+func TestPropertiesMatchJava(t *testing.T) {
+	dir := filepath.Join("testdata", "properties")
+	files, err := filepath.Glob(filepath.Join(dir, "*.properties"))
+	if err != nil || len(files) < 20 {
+		t.Fatalf("corpus: %v %v", files, err)
+	}
+	golden := filepath.Join(dir, "java.golden")
+	if *update {
+		java := testutil.RequireTool(t, "java")
+		out, err := exec.Command(java, append([]string{filepath.Join("testdata", "PropsDump.java")}, files...)...).Output()
+		if err != nil {
+			t.Fatalf("PropsDump.java: %v", err)
+		}
+		if err := os.WriteFile(golden, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	for _, f := range files {
+		fmt.Fprintf(&got, "== %s\n", filepath.Base(f))
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		props, err := ParseProperties(string(text))
+		if err != nil {
+			fmt.Fprintf(&got, "ERROR Malformed \\uxxxx encoding.\n")
+			continue
+		}
+		m := map[string]string{}
+		for _, p := range props {
+			m[p.Key] = p.Value
+		}
+		var lines []string
+		for k, v := range m {
+			lines = append(lines, hexOrDash(k)+" "+hexOrDash(v))
+		}
+		sort.Strings(lines)
+		for _, l := range lines {
+			got.WriteString(l + "\n")
+		}
+	}
+	if got.String() != string(want) {
+		t.Errorf("ParseProperties differs from java.util.Properties:\n--- ours\n%s\n--- Java\n%s", got.String(), want)
+	}
+}
+
+func hexOrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return hex.EncodeToString([]byte(s))
 }
