@@ -941,6 +941,9 @@ func (l *Log) Truncate(offset int64) error {
 	if err != nil {
 		return l.fail(err)
 	}
+	if act.createdMs == 0 {
+		act.createdMs = l.clock.Now().UnixMilli()
+	}
 	ks := append([]*segment(nil), keep...)
 	l.segs.Store(&ks)
 	l.leo.Store(next)

@@ -655,9 +655,21 @@ func (m *Manager) CreateLog(topic string, partition int32, tc TopicConfig) (*Log
 	}
 	tp := TopicPartition{topic, partition}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	l, d, err := m.createLogLocked(tp, lc)
+	m.mu.Unlock()
+	if err != nil && d != nil {
+		// Take the dir offline outside m.mu: failing walks every log.
+		d.fail(err)
+		return nil, fmt.Errorf("%w: %w", ErrOffline, err)
+	}
+	return l, err
+}
+
+// createLogLocked places and creates the partition dir. An I/O error is
+// returned together with the dir it happened in. m.mu must be held.
+func (m *Manager) createLogLocked(tp TopicPartition, lc logConfig) (*Log, *logDir, error) {
 	if _, ok := m.logs[tp]; ok {
-		return nil, fmt.Errorf("%w: %s", ErrLogExists, tp)
+		return nil, nil, fmt.Errorf("%w: %s", ErrLogExists, tp)
 	}
 	count := map[*logDir]int{}
 	for _, l := range m.logs {
@@ -670,29 +682,27 @@ func (m *Manager) CreateLog(topic string, partition int32, tc TopicConfig) (*Log
 		}
 	}
 	if d == nil {
-		return nil, ErrNoOnlineDir
+		return nil, nil, ErrNoOnlineDir
 	}
 	l := m.newLog(d, tp, lc)
 	if err := m.vfs.MkdirAll(l.dir); err != nil {
-		d.fail(err)
-		return nil, fmt.Errorf("%w: %w", ErrOffline, err)
+		return nil, d, err
 	}
 	s, err := createSegment(l.dir, 0, m.vfs, m.cache, lc.indexMaxBytes, 0, 0)
 	if err != nil {
-		d.fail(err)
-		return nil, fmt.Errorf("%w: %w", ErrOffline, err)
+		return nil, d, err
 	}
-	if err := m.vfs.SyncDir(l.dir); err == nil {
-		err = m.vfs.SyncDir(d.path)
-	} else {
-		d.fail(err)
-		return nil, fmt.Errorf("%w: %w", ErrOffline, err)
+	if err := m.vfs.SyncDir(l.dir); err != nil {
+		return nil, d, err
+	}
+	if err := m.vfs.SyncDir(d.path); err != nil {
+		return nil, d, err
 	}
 	s.needsDirSync.Store(false)
 	segs := []*segment{s}
 	l.segs.Store(&segs)
 	m.logs[tp] = l
-	return l, nil
+	return l, nil, nil
 }
 
 // validTopic applies Kafka's topic name rules (Topic.validate).
