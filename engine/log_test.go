@@ -195,6 +195,26 @@ func TestRollByTimeAndIndexFull(t *testing.T) {
 	if n := len(l.Segments()); n < 3 {
 		t.Fatalf("full index did not roll: %d segments", n)
 	}
+	// Concurrent producers fill a tiny index inside one drained group: the
+	// group completes without entries, and the log rolls; it never fails.
+	tiny, _ := m.CreateLog("tiny", 0, TopicConfig{SegmentIndexB: Ptr[int32](24), IndexIntervalB: Ptr[int32](0)})
+	var wg sync.WaitGroup
+	for p := 0; p < 8; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				if _, err := tiny.Append(context.Background(), mkBatch(t, 1, 10, 1, p*100+i), AppendOptions{}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if got := readAll(t, tiny); len(got) != 160 {
+		t.Fatalf("%d batches", len(got))
+	}
 }
 
 type fakeClock struct {

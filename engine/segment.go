@@ -253,7 +253,9 @@ func (s *segment) writeBatches(bufs [][]byte, hdrs []batch.Header, indexInterval
 		if h.MaxTimestamp > maxTs {
 			maxTs, offMaxTs = h.MaxTimestamp, h.LastOffset()
 		}
-		if s.bytesSinceIndex > int64(indexInterval) {
+		// A full index only stops new entries (lookups scan further); the
+		// log rolls before the next group.
+		if s.bytesSinceIndex > int64(indexInterval) && !s.indexFull() {
 			if err := s.offIdx.append(int32(h.LastOffset()-s.base), int32(pos)); err != nil {
 				return err
 			}
@@ -551,7 +553,7 @@ scan:
 		if h.MaxTimestamp > maxTs {
 			maxTs, offMaxTs = h.MaxTimestamp, h.LastOffset()
 		}
-		if s.bytesSinceIndex > int64(indexInterval) {
+		if s.bytesSinceIndex > int64(indexInterval) && !s.indexFull() {
 			if err := s.offIdx.append(int32(h.LastOffset()-s.base), int32(pos)); err != nil {
 				return res, err
 			}
