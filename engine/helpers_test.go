@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -130,6 +131,8 @@ type faultFS struct {
 	failWrite atomic.Bool
 	syncs     atomic.Int64
 	mu        sync.Mutex
+	// failOpen fails every OpenFile under this prefix with EIO.
+	failOpen string
 }
 
 type faultFile struct {
@@ -138,6 +141,12 @@ type faultFile struct {
 }
 
 func (f *faultFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	f.mu.Lock()
+	prefix := f.failOpen
+	f.mu.Unlock()
+	if prefix != "" && strings.HasPrefix(name, prefix) {
+		return nil, &os.PathError{Op: "open", Path: name, Err: syscall.EIO}
+	}
 	ff, err := f.OSFS.OpenFile(name, flag, perm)
 	if err != nil {
 		return nil, err

@@ -154,8 +154,7 @@ func Open(cfg Config, opts Options) (*Manager, error) {
 			statsMu.Unlock()
 			if err != nil {
 				errs[i] = err
-				d.err.Store(&err)
-				m.logf("engine: log dir %s offline: %v", d.path, err)
+				d.fail(err) // also stops the logs it loaded before failing
 			}
 		}()
 	}

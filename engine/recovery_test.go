@@ -422,3 +422,43 @@ func TestFlushPolicies(t *testing.T) {
 		t.Fatalf("more fsyncs (%d) than appends", syncs)
 	}
 }
+
+func TestDirFailingAtLoadGoesOfflineAlone(t *testing.T) {
+	dirs := []string{t.TempDir(), t.TempDir()}
+	cfg := testConfig(dirs...)
+	m := openT(t, cfg, Options{})
+	want := map[int32][][]byte{}
+	where := map[int32]string{}
+	for p := int32(0); p < 4; p++ {
+		l, _ := m.CreateLog("t", p, TopicConfig{})
+		b := mkBatch(t, 1, 10, 1, int(p))
+		r := appendT(t, l, b)
+		want[p] = [][]byte{stored(b, r.BaseOffset, 3)}
+		where[p] = l.LogDir()
+	}
+	m.crash()
+	ffs := &faultFS{failOpen: dirs[1]}
+	m = openT(t, cfg, Options{FS: ffs})
+	defer m.Close()
+	for _, d := range m.Dirs() {
+		if d.Online != (d.Path == dirs[0]) || (!d.Online && d.Err == nil) {
+			t.Fatalf("dir %s online=%v err=%v", d.Path, d.Online, d.Err)
+		}
+	}
+	for p := int32(0); p < 4; p++ {
+		l, err := m.Log("t", p)
+		if where[p] == dirs[0] {
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkBatches(t, l, want[p])
+			continue
+		}
+		if err == nil && !l.Offline() {
+			t.Fatalf("partition %d in the failed dir is online", p)
+		}
+	}
+	if l, err := m.CreateLog("t", 9, TopicConfig{}); err != nil || l.LogDir() != dirs[0] {
+		t.Fatalf("create after dir failure: %v", err)
+	}
+}
