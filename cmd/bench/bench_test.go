@@ -114,6 +114,13 @@ func TestSummaryFormat(t *testing.T) {
 	}
 }
 
+func TestKafkaTime(t *testing.T) {
+	ts := time.Date(2026, 11, 22, 3, 4, 5, 67_000_000, time.UTC)
+	if got := kafkaTime(ts); got != "2026-11-22 03:04:05:067" {
+		t.Errorf("kafkaTime = %q, want ConsumerPerformance's yyyy-MM-dd HH:mm:ss:SSS", got)
+	}
+}
+
 func TestProduce(t *testing.T) {
 	bs := kafkatest.Start(t)
 	r := mustBench(t, "produce", "--bootstrap-server", bs, "--topic", "p", "--size", "1KiB", "--count", "300", "--report-interval", "0")

@@ -72,7 +72,11 @@ type consumeResult struct {
 }
 
 // kafkaTime is ConsumerPerformance's date format, yyyy-MM-dd HH:mm:ss:SSS.
-func kafkaTime(t time.Time) string { return t.Format("2006-01-02 15:04:05:000") }
+// Go's layouts only take fractional seconds after '.' or ',', hence the
+// milliseconds by hand.
+func kafkaTime(t time.Time) string {
+	return fmt.Sprintf("%s:%03d", t.Format("2006-01-02 15:04:05"), t.Nanosecond()/int(time.Millisecond))
+}
 
 func runConsume(cmd *cobra.Command, c *common, o *consumeOpts) error {
 	if o.topic == "" {

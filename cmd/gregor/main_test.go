@@ -149,8 +149,11 @@ func TestUnreachable(t *testing.T) {
 		r := gregor(t, "x\n", args...)
 		wantExit(t, r, 1, "Error: cannot reach Kafka broker at "+dead+" within 1.5s")
 	}
-	r := gregor(t, "", "zk", "-server", dead, "--connect-timeout", "1500", "ls", "/")
+	r := gregor(t, "", "zk", "-server", dead, "--timeout", "1500", "ls", "/")
 	wantExit(t, r, 1, "Error: cannot connect to ZooKeeper at "+dead+" within 1.5s")
+	// The global flag before the subcommand works the same way.
+	r = gregor(t, "", "--timeout", "1s", "zk", "-server", dead, "-timeout", "5000", "ls", "/")
+	wantExit(t, r, 1, "Error: cannot connect to ZooKeeper at "+dead+" within 1s")
 }
 
 // itoa keeps test tables short.

@@ -16,7 +16,12 @@ import (
 	"github.com/gregorlog/gregor/internal/cli"
 )
 
-const zkUsage = `Usage: gregor zk -server host:port[,host:port] [-timeout ms] [--format json] <command> [args]
+const zkUsage = `Usage: gregor zk -server host:port[,host:port] [-timeout ms] [--timeout D] [--format json] <command> [args]
+
+  -server     the ZooKeeper server(s), as zkCli.sh takes them
+  -timeout    the session timeout in milliseconds (zkCli.sh's option; default 30000)
+  --timeout   how long to wait for a session before failing (default 30s)
+  --format    text (zkCli.sh's output) or json
 
 Commands (as in zkCli.sh):
   ls [-s] [-R] path                     list children ([a, b]); -s adds the stat; -R recurses
@@ -89,6 +94,20 @@ func runZK(cmd *cobra.Command, g *globals, args []string) error {
 			}
 			server = v
 		case "timeout":
+			if strings.HasPrefix(a, "--") {
+				// gregor's global --timeout: how long to wait for the server.
+				v, err := next()
+				if err != nil {
+					return err
+				}
+				var d cli.DurationFlag
+				if err := d.Set(v); err != nil {
+					return cli.Usagef("--timeout: %v", err)
+				}
+				timeout = time.Duration(d)
+				continue
+			}
+			// zkCli.sh's -timeout: the session timeout in milliseconds.
 			v, err := next()
 			if err != nil {
 				return err
@@ -106,7 +125,7 @@ func runZK(cmd *cobra.Command, g *globals, args []string) error {
 			if err := format.Set(v); err != nil {
 				return cli.Usagef("%v", err)
 			}
-		case "connect-timeout":
+		case "connect-timeout": // alias of --timeout
 			v, err := next()
 			if err != nil {
 				return err
