@@ -16,6 +16,11 @@ import (
 type Fence struct {
 	Epoch          int32 // the controller epoch (content of /controller_epoch)
 	EpochZkVersion int32 // its znode version when this controller was elected
+	// Session is the ZooKeeper session that won the election. Once that
+	// session has expired the fence is dead even before another broker
+	// bumps the epoch (Kafka's controller resigns on session expiry). 0
+	// disables the check.
+	Session int64
 }
 
 // Leadership is the outcome of an election round as one broker sees it.
@@ -106,6 +111,7 @@ func (c *Client) tryElectOnce(brokerID int32) (Leadership, bool, error) {
 		if id == brokerID && st.EphemeralOwner == c.conn.SessionID() {
 			// Already ours (a retried election).
 			f, err := c.readEpoch()
+			f.Session = st.EphemeralOwner
 			return Leadership{Controller: id, Self: true, Fence: f}, false, err
 		}
 		return Leadership{Controller: id}, false, nil
@@ -124,12 +130,13 @@ func (c *Client) tryElectOnce(brokerID int32) (Leadership, bool, error) {
 		return Leadership{}, true, nil
 	}
 	next := cur.Epoch + 1
+	session := c.conn.SessionID()
 	res, err := c.conn.Multi(
 		&zk.CreateRequest{Path: c.abs("/controller"), Data: encodeController(brokerID, time.Now().UnixMilli()), Acl: openACL, Flags: zk.FlagEphemeral},
 		&zk.SetDataRequest{Path: c.abs("/controller_epoch"), Data: []byte(strconv.Itoa(int(next))), Version: cur.EpochZkVersion},
 	)
 	if err == nil {
-		return Leadership{Controller: brokerID, Self: true, Fence: Fence{Epoch: next, EpochZkVersion: res[1].Stat.Version}}, false, nil
+		return Leadership{Controller: brokerID, Self: true, Fence: Fence{Epoch: next, EpochZkVersion: res[1].Stat.Version, Session: session}}, false, nil
 	}
 	if transient(err) {
 		return Leadership{}, false, err
@@ -258,11 +265,18 @@ func (c *Client) fencedMulti(ctx context.Context, f Fence, ops ...any) ([]zk.Mul
 	all = append(all, &zk.CheckVersionRequest{Path: c.abs("/controller_epoch"), Version: f.EpochZkVersion})
 	all = append(all, ops...)
 	var res []zk.MultiResponse
+	errSessionGone := errors.New("session gone")
 	err := c.retry(ctx, func() error {
+		if f.Session != 0 && c.conn.SessionID() != f.Session {
+			return errSessionGone
+		}
 		var err error
 		res, err = c.conn.Multi(all...)
 		return err
 	})
+	if errors.Is(err, errSessionGone) {
+		return nil, fmt.Errorf("%w: the session that won epoch %d (0x%x) has expired", ErrFenced, f.Epoch, f.Session)
+	}
 	if err == nil {
 		return res[1:], nil
 	}

@@ -58,6 +58,7 @@ func Run(t *testing.T, newServer ServerFactory) {
 		{"ElectionAndFencing", testElectionAndFencing},
 		{"SessionExpiryReelection", testSessionExpiryReelection},
 		{"ReregistrationClash", testReregistrationClash},
+		{"FenceDiesWithSession", testFenceDiesWithSession},
 		{"ChrootIsolation", testChrootIsolation},
 		{"TopicLifecycle", testTopicLifecycle},
 		{"Watches", testWatches},
@@ -580,6 +581,43 @@ func testReregistrationClash(t *testing.T, e env) {
 	if st.EphemeralOwner != c2.SessionID() {
 		t.Errorf("registration owner 0x%x, want the live broker 0x%x", st.EphemeralOwner, c2.SessionID())
 	}
+}
+
+// testFenceDiesWithSession: a controller whose session expired may not
+// write even before another broker has bumped the epoch.
+func testFenceDiesWithSession(t *testing.T, e env) {
+	ctx := testCtx(t)
+	r := raw(t, e)
+	d := &cutDialer{}
+	c := connect(t, e, withDialer(d.Dial))
+	l, err := c.TryElect(ctx, 1)
+	if err != nil || !l.Self {
+		t.Fatalf("TryElect = %+v, %v", l, err)
+	}
+	oldSession := c.SessionID()
+	d.Cut()
+	testutil.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		if ok, _, _ := r.Exists("/controller"); ok {
+			return errors.New("/controller still held by the old session")
+		}
+		return nil
+	})
+	d.Restore()
+	testutil.CheckFor(t, 30*time.Second, 50*time.Millisecond, func() error {
+		if s := c.SessionID(); s == 0 || s == oldSession {
+			return fmt.Errorf("no new session yet (0x%x)", s)
+		}
+		if _, _, err := c.Conn().Exists("/"); err != nil {
+			return err
+		}
+		return nil
+	})
+	// /controller_epoch is untouched, yet the old fence is dead.
+	_, err = c.CreateTopic(ctx, l.Fence, zkmeta.TopicSpec{Name: "late", Assignment: map[int32][]int32{0: {1}}})
+	if !errors.Is(err, zkmeta.ErrFenced) {
+		t.Fatalf("write with the expired session's fence: %v, want ErrFenced", err)
+	}
+	mustExist(t, r, "/brokers/topics/late", false)
 }
 
 func testChrootIsolation(t *testing.T, e env) {
