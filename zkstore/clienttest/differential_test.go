@@ -1,6 +1,7 @@
 package clienttest
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -50,6 +51,9 @@ var update = flag.Bool("update", false, "rewrite testdata/diff/*.golden from Apa
 //	S setwatches KIND=P,P... (KIND: data exist child persistent recursive;
 //	                        relative zxid = last zxid seen; setWatches2
 //	                        when persistent or recursive is present)
+//	S pipeline P N          write 5*N requests on P/p<i> at once, then read
+//	                        the replies (in request order, or fail)
+//	S bigset P N VERSION    setData with N bytes (jute.maxbuffer limits)
 //	S unknownop OPCODE      send an unknown opcode, expect Unimplemented
 //	                        and a closed connection
 //	S drop                  close the TCP connection, keep the session
@@ -511,6 +515,51 @@ func runScenario(t *testing.T, tg target, sc scenario) string {
 				sort.Strings(ps)
 			}
 			fmt.Fprintf(&out, "%s -> [%s]\n", line, strings.Join(ps, " "))
+			continue
+		case "pipeline":
+			// N requests written at once (create, getData, setData,
+			// exists, a failing create, per node), replies read after.
+			count := int(num(arg(1)))
+			var ops []proto.OpCode
+			var reqs []proto.Record
+			for i := 0; i < count; i++ {
+				p := fmt.Sprintf("%s/p%d", abs(arg(0)), i)
+				ops = append(ops, proto.OpCreate, proto.OpGetData, proto.OpSetData, proto.OpExists, proto.OpCreate)
+				reqs = append(reqs,
+					&proto.CreateRequest{Path: p, Data: []byte("v"), ACL: proto.WorldAnyone()},
+					&proto.PathWatchRequest{Path: p},
+					&proto.SetDataRequest{Path: p, Data: []byte("w"), Version: 0},
+					&proto.PathWatchRequest{Path: p},
+					&proto.CreateRequest{Path: p, ACL: proto.WorldAnyone()})
+			}
+			hs, bodies, err := c.pipeline(ops, reqs)
+			if err != nil {
+				fail("%v", err)
+			}
+			var ps []string
+			for i, h := range hs {
+				e := n.zxid(h.Zxid) + ":" + h.Err.String()
+				switch b := bodies[i].(type) {
+				case *proto.GetDataResponse:
+					e += fmt.Sprintf(":%q:v%d", b.Data, b.Stat.Version)
+				case *proto.StatResponse:
+					e += fmt.Sprintf(":v%d", b.Stat.Version)
+				}
+				ps = append(ps, e)
+			}
+			fmt.Fprintf(&out, "%s -> in order: %s\n", line, strings.Join(ps, " "))
+			continue
+		case "bigset":
+			// setData with N bytes: near jute.maxbuffer the frame itself
+			// is refused ("Len error") and the connection closed.
+			size := int(num(arg(1)))
+			h, body, err := c.call(0, proto.OpSetData, &proto.SetDataRequest{Path: abs(arg(0)), Data: bytes.Repeat([]byte{'x'}, size), Version: num(arg(2))})
+			if err != nil {
+				fmt.Fprintf(&out, "%s -> connection closed\n", line)
+				c.c.Close()
+				continue
+			}
+			fmt.Fprintf(&out, "%s -> %s\n", line, n.reply(proto.OpSetData, h, body))
 			continue
 		case "unknownop":
 			// An opcode no server knows: ZooKeeper answers Unimplemented

@@ -146,6 +146,55 @@ func (r *rawConn) drain() ([]proto.WatcherEvent, error) {
 	return ev, nil
 }
 
+// pipeline writes all requests before reading any reply and returns the
+// replies' headers in arrival order (notifications are buffered). It
+// checks that replies come back in request order, as clients require.
+func (r *rawConn) pipeline(ops []proto.OpCode, reqs []proto.Record) ([]proto.ReplyHeader, []proto.Record, error) {
+	var buf []byte
+	first := r.xid + 1
+	for i := range ops {
+		r.xid++
+		buf = proto.AppendRequest(buf, proto.RequestHeader{Xid: r.xid, Type: ops[i]}, reqs[i])
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- r.write(buf) }()
+	var hs []proto.ReplyHeader
+	var bodies []proto.Record
+	for len(hs) < len(ops) {
+		b, err := r.read()
+		if err != nil {
+			return hs, bodies, err
+		}
+		d := proto.NewDecoder(b)
+		var h proto.ReplyHeader
+		h.Decode(d)
+		if h.Xid == proto.XidNotification {
+			var ev proto.WatcherEvent
+			ev.Decode(d)
+			r.events = append(r.events, ev)
+			continue
+		}
+		if want := first + int32(len(hs)); h.Xid != want {
+			return hs, bodies, fmt.Errorf("reply %d has xid %d, want %d (out of order)", len(hs), h.Xid, want)
+		}
+		if h.Zxid > 0 {
+			r.lastZxid = h.Zxid
+		}
+		var body proto.Record
+		if h.Err == proto.ErrOK {
+			if body = proto.NewResponseRecord(ops[len(hs)]); body != nil {
+				body.Decode(d)
+				if d.Err() != nil {
+					return hs, bodies, d.Err()
+				}
+			}
+		}
+		hs = append(hs, h)
+		bodies = append(bodies, body)
+	}
+	return hs, bodies, <-errc
+}
+
 // await waits up to total for at least one notification, pinging every
 // interval so the session stays alive, and returns the notifications.
 func (r *rawConn) await(total, interval time.Duration) ([]proto.WatcherEvent, error) {
