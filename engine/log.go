@@ -52,9 +52,10 @@ type Pending struct {
 	opts AppendOptions
 	sync bool // wait for the covering fsync before done
 
-	res  AppendResult
-	err  error
-	done chan struct{}
+	res     AppendResult
+	err     error
+	done    chan struct{}
+	written bool // set under Log.mu once the batch has been handled
 }
 
 func (p *Pending) link() **Pending { return &p.next }
@@ -248,10 +249,12 @@ func (l *Log) active() *segment {
 // b is owned by the engine until the call returns (or, for AppendAsync,
 // until Done closes): its offset fields are rewritten in place.
 func (l *Log) Append(ctx context.Context, b []byte, opts AppendOptions) (AppendResult, error) {
-	p, err := l.AppendAsync(b, opts)
+	cfg := l.cfg.Load()
+	h, err := batch.ValidateProduce(b, cfg.maxMessageBytes)
 	if err != nil {
 		return AppendResult{}, err
 	}
+	p := l.enqueue(b, h, opts, cfg, true)
 	return p.Wait(ctx)
 }
 
@@ -263,26 +266,43 @@ func (l *Log) AppendAsync(b []byte, opts AppendOptions) (*Pending, error) {
 	if err != nil {
 		return nil, err
 	}
-	return l.enqueue(b, h, opts, cfg), nil
+	return l.enqueue(b, h, opts, cfg, false), nil
 }
 
-// appendValidated queues a batch that is already validated with its
-// header, e.g. a replica fetch. Not exported until replication needs it.
-func (l *Log) enqueue(b []byte, h batch.Header, opts AppendOptions, cfg *logConfig) *Pending {
+// enqueue pushes a validated batch on the partition's queue and makes sure
+// an appender runs. A synchronous caller that finds no appender running
+// becomes the appender itself (flat combining): it drains the queue on its
+// own goroutine until its batch is written, then hands the rest to a new
+// goroutine. That saves two goroutine switches per append for a lone
+// producer; an asynchronous caller always starts a goroutine so it never
+// blocks.
+func (l *Log) enqueue(b []byte, h batch.Header, opts AppendOptions, cfg *logConfig, inline bool) *Pending {
 	p := &Pending{b: b, h: h, opts: opts, sync: cfg.syncBeforeAck(), done: make(chan struct{})}
 	l.q.push(p)
 	if l.draining.CompareAndSwap(false, true) {
-		go l.appendLoop()
+		if inline {
+			l.appendLoop(p)
+		} else {
+			go l.appendLoop(nil)
+		}
 	}
 	return p
 }
 
-// appendLoop is the partition's single appender. It runs while there is
-// queued work and exits when the queue is empty; the draining flag makes
-// sure exactly one runs and that no push is left behind.
-func (l *Log) appendLoop() {
+// appendLoop is the partition's single appender: the draining flag makes
+// sure exactly one runs, and that no push is left behind when it stops.
+// With self set it runs on a producer's goroutine and hands off once self
+// has been written.
+func (l *Log) appendLoop(self *Pending) {
 	for {
 		l.mu.Lock()
+		if self != nil && self.written && !l.q.empty() {
+			// Our batch is in; let a fresh goroutine serve the others
+			// (draining stays true across the handoff).
+			l.mu.Unlock()
+			go l.appendLoop(nil)
+			return
+		}
 		l.drainBuf = l.q.drain(l.drainBuf)
 		if len(l.drainBuf) == 0 {
 			l.mu.Unlock()
@@ -293,6 +313,9 @@ func (l *Log) appendLoop() {
 			continue
 		}
 		l.writeGroupLocked(l.drainBuf)
+		for _, p := range l.drainBuf {
+			p.written = true
+		}
 		clear(l.drainBuf)
 		l.mu.Unlock()
 	}
