@@ -56,6 +56,11 @@ func TestConsoleProducerConsumer(t *testing.T) {
 	if !strings.Contains(r.stderr, "Processed a total of 2 messages") {
 		t.Errorf("stderr: %q", r.stderr)
 	}
+	r = cons("--from-beginning", "--max-messages", "1", "--isolation-level", "read_committed")
+	if r.code != 0 || r.stdout != "v1\n" {
+		t.Errorf("read_committed: %+v", r)
+	}
+	wantExit(t, cons("--isolation-level", "dirty"), 2, "--isolation-level must be read_uncommitted or read_committed")
 	r = cons("--from-beginning", "--max-messages", "1", "--format", "json")
 	var rec jsonRecord
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil || rec.Offset != 0 || *rec.Key != "k1" || *rec.Value != "v1" {

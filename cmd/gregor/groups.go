@@ -619,7 +619,9 @@ func resetOffsets(cmd *cobra.Command, g *globals, adm *kadm.Client, o *groupsOpt
 		tw = max(tw, len(r.Topic))
 	}
 	format := fmt.Sprintf("\n%%-%ds %%-%ds %%-10s %%s", gw, tw)
-	fmt.Fprintf(out, format, "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET")
+	if len(rows) > 0 { // like Kafka: no header for an empty plan
+		fmt.Fprintf(out, format, "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET")
+	}
 	for _, r := range rows {
 		fmt.Fprintf(out, format, r.Group, r.Topic, strconv.Itoa(int(r.Partition)), strconv.FormatInt(r.NewOffset, 10))
 	}

@@ -79,6 +79,7 @@ func TestConsumerGroups(t *testing.T) {
 		{[]string{"--to-latest"}, "10"},
 		{[]string{"--to-datetime", "2000-01-01T00:00:00.000"}, "0"},
 		{[]string{"--to-datetime", time.Now().Add(time.Hour).UTC().Format("2006-01-02T15:04:05.000Z07:00")}, "10"},
+		{[]string{"--to-current"}, "10"},
 	} {
 		args := append([]string{"--reset-offsets", "--group", "g", "--topic", "events:0", "--execute", "--format", "json"}, c.args...)
 		r := groups(args...)
