@@ -350,17 +350,17 @@ func (c *Client) retry(ctx context.Context, f func() error) error {
 			return err
 		}
 		if werr := c.waitSession(ctx); werr != nil {
-			return errors.Join(err, werr)
+			return fmt.Errorf("%w: %w", ErrZooKeeper, errors.Join(err, werr))
 		}
 		select {
 		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
+			return fmt.Errorf("%w: %w", ErrZooKeeper, errors.Join(err, ctx.Err()))
 		case <-c.done:
 			return ErrClosed
 		case <-time.After(time.Duration(min(attempt+1, 10)) * 20 * time.Millisecond):
 		}
 	}
-	return err
+	return fmt.Errorf("%w: gave up retrying: %w", ErrZooKeeper, err)
 }
 
 // createRecursiveRaw creates an absolute server path and its parents.

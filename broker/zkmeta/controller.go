@@ -175,7 +175,14 @@ func (c *Client) Resign(ctx context.Context) error {
 // broker holds it; call Resign (or Close) to step down.
 func (c *Client) Campaign(ctx context.Context, brokerID int32) <-chan Leadership {
 	out := make(chan Leadership, 1)
-	c.wg.Add(1)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		close(out)
+		return out
+	}
+	c.wg.Add(1) // under mu, so never after Close started waiting
+	c.mu.Unlock()
 	go func() {
 		defer c.wg.Done()
 		defer close(out)

@@ -272,7 +272,10 @@ func (c *Client) exists(ctx context.Context, p string) (bool, error) {
 	err := c.retry(ctx, func() error {
 		var err error
 		ok, _, err = c.conn.Exists(c.abs(p))
-		return err
+		if err != nil {
+			return zkErr("exists", p, err)
+		}
+		return nil
 	})
 	return ok, err
 }

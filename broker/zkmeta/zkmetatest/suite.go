@@ -59,6 +59,7 @@ func Run(t *testing.T, newServer ServerFactory) {
 		{"SessionExpiryReelection", testSessionExpiryReelection},
 		{"ReregistrationClash", testReregistrationClash},
 		{"FenceDiesWithSession", testFenceDiesWithSession},
+		{"ClosedClientErrors", testClosedClientErrors},
 		{"ChrootIsolation", testChrootIsolation},
 		{"TopicLifecycle", testTopicLifecycle},
 		{"Watches", testWatches},
@@ -618,6 +619,55 @@ func testFenceDiesWithSession(t *testing.T, e env) {
 		t.Fatalf("write with the expired session's fence: %v, want ErrFenced", err)
 	}
 	mustExist(t, r, "/brokers/topics/late", false)
+}
+
+// testClosedClientErrors: after Close every operation fails promptly with
+// one of the package's sentinels.
+func testClosedClientErrors(t *testing.T, e env) {
+	ctx := testCtx(t)
+	c := connect(t, e)
+	f, _ := elect(t, c, 1)
+	c.Close()
+	sentinel := func(err error) bool {
+		for _, s := range []error{zkmeta.ErrClosed, zkmeta.ErrZooKeeper, zkmeta.ErrFenced} {
+			if errors.Is(err, s) {
+				return true
+			}
+		}
+		return false
+	}
+	ops := map[string]func() error{
+		"EnsurePaths": func() error { return c.EnsurePaths(ctx) },
+		"ClusterID":   func() error { _, err := c.ClusterID(ctx); return err },
+		"Register": func() error {
+			_, err := c.RegisterBroker(ctx, zkmeta.BrokerInfo{ID: 1, Endpoints: plaintext("127.0.0.1", 1)})
+			return err
+		},
+		"Topics":       func() error { _, err := c.Topics(ctx); return err },
+		"Topic":        func() error { _, err := c.Topic(ctx, "t"); return err },
+		"ControllerID": func() error { _, err := c.ControllerID(ctx); return err },
+		"CreateTopic": func() error {
+			_, err := c.CreateTopic(ctx, f, zkmeta.TopicSpec{Name: "t", Assignment: map[int32][]int32{0: {1}}})
+			return err
+		},
+		"AlterTopicConfig": func() error { return c.AlterTopicConfig(ctx, f, "t", nil) },
+		"TryElect":         func() error { _, err := c.TryElect(ctx, 1); return err },
+	}
+	for name, op := range ops {
+		done := make(chan error, 1)
+		go func() { done <- op() }()
+		select {
+		case err := <-done:
+			if err == nil || !sentinel(err) {
+				t.Errorf("%s after Close: %v, want a zkmeta sentinel", name, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s after Close hangs", name)
+		}
+	}
+	if _, ok := <-c.Campaign(ctx, 1); ok {
+		t.Error("Campaign after Close delivered a leadership")
+	}
 }
 
 func testChrootIsolation(t *testing.T, e env) {
