@@ -264,6 +264,13 @@ func FuzzParse(f *testing.F) {
 	f.Add("tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/var/lib/zookeeper\nclientPort=2181\nserver.1=127.0.0.1:2881:3881:participant;127.0.0.1:2191\nserver.2=[::1]:2882:3882;2192\n")
 	f.Add("# c\n! c\n  a\\\n  b = c\\u0041\n4lw.commands.whitelist=*\nforceSync=no\n")
 	f.Add("dataDir=/d\nclientPort=1\nminSessionTimeout=-1\nmaxSessionTimeout=5\n")
+	for _, name := range []string{"debian-zoo.cfg", "kazoo-harness.cfg", "gozk-harness.cfg"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		c, _, err := Parse(strings.NewReader(s))
 		if err != nil {
