@@ -36,7 +36,8 @@ var update = flag.Bool("update", false, "rewrite testdata/diff/*.golden from Apa
 //	S exists P [watch]      S get P [watch]      S children P [watch]
 //	S children2 P [watch]   S getacl P           S sync P
 //	S set P DATA VERSION
-//	S setacl P ACL VERSION  ACL = scheme:id:perms[,...] (id may hold ':')
+//	S setacl P ACL VERSION  ACL = scheme:id:perms[,...] (id may hold ':'),
+//	                        "-" for an empty list
 //	S multi OP|OP|...       OP = create:P:DATA:FLAGS delete:P:V set:P:DATA:V check:P:V
 //	S multiread OP|...      OP = get:P children:P
 //	S addwatch P MODE       S removewatches P TYPE   S checkwatches P TYPE
@@ -645,9 +646,15 @@ func runScenario(t *testing.T, tg target, sc scenario) string {
 
 // parseACL parses scheme:id:perms[,...], the id possibly holding ':'.
 func parseACL(s string) []proto.ACL {
-	var out []proto.ACL
+	out := []proto.ACL{}
+	if s == "-" {
+		return out // an empty list
+	}
 	for _, part := range strings.Split(s, ",") {
 		i, j := strings.Index(part, ":"), strings.LastIndex(part, ":")
+		if i < 0 || j <= i {
+			panic(fmt.Sprintf("bad ACL %q: want scheme:id:perms", part))
+		}
 		perms, _ := strconv.Atoi(part[j+1:])
 		out = append(out, proto.ACL{Perms: int32(perms), ID: proto.Id{Scheme: part[:i], ID: part[i+1 : j]}})
 	}
