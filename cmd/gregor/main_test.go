@@ -144,16 +144,23 @@ func TestUnreachable(t *testing.T) {
 		{"get-offsets", "--topic", "t"},
 		{"configs", "--describe", "--topic", "t"},
 	}
+	// The cases only wait, so they run side by side.
 	for _, c := range cases {
-		args := append(append([]string{}, c...), "--bootstrap-server", dead, "--timeout", "1500ms")
-		r := gregor(t, "x\n", args...)
-		wantExit(t, r, 1, "Error: cannot reach Kafka broker at "+dead+" within 1.5s")
+		t.Run(strings.Join(c[:2], " "), func(t *testing.T) {
+			t.Parallel()
+			args := append(append([]string{}, c...), "--bootstrap-server", dead, "--timeout", "1500ms")
+			r := gregor(t, "x\n", args...)
+			wantExit(t, r, 1, "Error: cannot reach Kafka broker at "+dead+" within 1.5s")
+		})
 	}
-	r := gregor(t, "", "zk", "-server", dead, "--timeout", "1500", "ls", "/")
-	wantExit(t, r, 1, "Error: cannot connect to ZooKeeper at "+dead+" within 1.5s")
-	// The global flag before the subcommand works the same way.
-	r = gregor(t, "", "--timeout", "1s", "zk", "-server", dead, "-timeout", "5000", "ls", "/")
-	wantExit(t, r, 1, "Error: cannot connect to ZooKeeper at "+dead+" within 1s")
+	t.Run("zk", func(t *testing.T) {
+		t.Parallel()
+		r := gregor(t, "", "zk", "-server", dead, "--timeout", "1500", "ls", "/")
+		wantExit(t, r, 1, "Error: cannot connect to ZooKeeper at "+dead+" within 1.5s")
+		// The global flag before the subcommand works the same way.
+		r = gregor(t, "", "--timeout", "1s", "zk", "-server", dead, "-timeout", "5000", "ls", "/")
+		wantExit(t, r, 1, "Error: cannot connect to ZooKeeper at "+dead+" within 1s")
+	})
 }
 
 // itoa keeps test tables short.
