@@ -410,9 +410,9 @@ func (c *Client) CompleteTopicDeletion(ctx context.Context, f Fence, t string) e
 	if ok, err := c.exists(ctx, topicPath(t)); err != nil {
 		return err
 	} else if ok {
-		parts, err := c.childrenCtx(ctx, partitionsPath(t))
-		if err != nil && !errors.Is(err, zk.ErrNoNode) {
-			return err
+		parts, partsErr := c.childrenCtx(ctx, partitionsPath(t))
+		if partsErr != nil && !errors.Is(partsErr, zk.ErrNoNode) {
+			return partsErr
 		}
 		for _, ps := range parts {
 			pp := partitionsPath(t) + "/" + ps
@@ -425,7 +425,7 @@ func (c *Client) CompleteTopicDeletion(ctx context.Context, f Fence, t string) e
 			}
 			del(pp)
 		}
-		if err == nil {
+		if partsErr == nil { // the partitions node exists
 			del(partitionsPath(t))
 		}
 		if err := c.appendIfExists(ctx, &ops, topicPath(t)); err != nil {

@@ -89,13 +89,17 @@ func (c *Client) Watch(ctx context.Context) <-chan Event {
 	// returns only when it is zero, so no change after Watch returns can be
 	// missed.
 	var armed sync.WaitGroup
-	spawn := func(f func(ready func())) {
+	spawnWatcher := func(counted bool, f func(ready func())) {
 		wg.Add(1)
-		armed.Add(1)
-		var once sync.Once
-		ready := func() { once.Do(armed.Done) }
+		ready := func() {}
+		if counted {
+			armed.Add(1)
+			var once sync.Once
+			ready = func() { once.Do(armed.Done) }
+		}
 		go func() { defer wg.Done(); defer ready(); f(ready) }()
 	}
+	spawn := func(f func(ready func())) { spawnWatcher(true, f) }
 	// Per-topic assignment watchers, started as topics appear.
 	var tmu sync.Mutex
 	topicWatchers := map[string]bool{}
@@ -109,7 +113,9 @@ func (c *Client) Watch(ctx context.Context) <-chan Event {
 			return
 		}
 		topicWatchers[t] = true
-		spawn(func(ready func()) {
+		// Only the initial topics' watchers hold up Watch's return (and
+		// touch armed, which must not grow once Wait may have returned).
+		spawnWatcher(initial, func(ready func()) {
 			defer func() { tmu.Lock(); delete(topicWatchers, t); tmu.Unlock() }()
 			c.watchData(ctx, topicPath(t), func(first bool, st *zk.Stat) bool {
 				ready()

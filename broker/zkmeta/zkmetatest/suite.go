@@ -63,6 +63,7 @@ func Run(t *testing.T, newServer ServerFactory) {
 		{"ChrootIsolation", testChrootIsolation},
 		{"TopicLifecycle", testTopicLifecycle},
 		{"Watches", testWatches},
+		{"WatchPreexisting", testWatchPreexisting},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.f(t, env{addr: addr, base: "/" + tt.name}) })
@@ -960,4 +961,54 @@ func testWatches(t *testing.T, e env) {
 		}
 	}
 	t.Error("watch channel not closed after cancel")
+}
+
+// testWatchPreexisting: Watch started on a populated cluster reports the
+// current sets first, then changes to topics that existed before it.
+func testWatchPreexisting(t *testing.T, e env) {
+	ctx := testCtx(t)
+	c := connect(t, e)
+	f, _ := elect(t, c, 1)
+	if _, err := c.RegisterBroker(ctx, zkmeta.BrokerInfo{ID: 1, Endpoints: plaintext("127.0.0.1", 9092)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"pre-a", "pre-b"} {
+		if _, err := c.CreateTopic(ctx, f, zkmeta.TopicSpec{Name: name, Assignment: map[int32][]int32{0: {1}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.AlterTopicConfig(ctx, f, "pre-a", map[string]string{"retention.ms": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := eventWaiter{t, c.Watch(wctx)}
+	w.wait("initial state",
+		func(ev zkmeta.Event) bool {
+			return ev.Kind == zkmeta.BrokersChanged && slices.Equal(ev.Names, []string{"1"})
+		},
+		func(ev zkmeta.Event) bool {
+			return ev.Kind == zkmeta.TopicsChanged && slices.Equal(ev.Names, []string{"pre-a", "pre-b"})
+		},
+		func(ev zkmeta.Event) bool { return ev.Kind == zkmeta.ControllerChanged && ev.Controller == 1 },
+		func(ev zkmeta.Event) bool { return ev.Kind == zkmeta.DeletionsChanged && len(ev.Names) == 0 })
+	// Old notifications are not replayed; new changes are reported.
+	if _, err := c.AddPartitions(ctx, f, "pre-b", map[int32][]int32{1: {1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AlterTopicConfig(ctx, f, "pre-b", map[string]string{"retention.ms": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	w.wait("pre-b's partitions and config",
+		func(ev zkmeta.Event) bool {
+			if ev.Kind == zkmeta.ConfigChanged {
+				seen = append(seen, ev.Name)
+			}
+			return ev.Kind == zkmeta.TopicChanged && ev.Name == "pre-b"
+		},
+		func(ev zkmeta.Event) bool { return ev.Kind == zkmeta.ConfigChanged && ev.Name == "topics/pre-b" })
+	if slices.Contains(seen, "topics/pre-a") {
+		t.Errorf("a notification from before Watch was replayed: %v", seen)
+	}
 }
