@@ -346,6 +346,13 @@ func runScenario(t *testing.T, tg target, sc scenario) string {
 		}
 		return int32(v)
 	}
+	num64 := func(s string) int64 {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("bad number %q", s)
+		}
+		return v
+	}
 	var out strings.Builder
 	for li, line := range sc.lines {
 		f := strings.Fields(line)
@@ -400,7 +407,7 @@ func runScenario(t *testing.T, tg target, sc scenario) string {
 		case "container":
 			op, req = proto.OpCreateContainer, &proto.CreateRequest{Path: abs(arg(0)), Data: data(arg(1)), ACL: proto.WorldAnyone(), Flags: proto.ModeContainer}
 		case "ttl":
-			op, req = proto.OpCreateTTL, &proto.CreateTTLRequest{Path: abs(arg(0)), Data: data(arg(1)), ACL: proto.WorldAnyone(), Flags: proto.ModePersistentWithTTL, TTL: int64(num(arg(2)))}
+			op, req = proto.OpCreateTTL, &proto.CreateTTLRequest{Path: abs(arg(0)), Data: data(arg(1)), ACL: proto.WorldAnyone(), Flags: proto.ModePersistentWithTTL, TTL: num64(arg(2))}
 		case "delete":
 			op, req = proto.OpDelete, &proto.DeleteRequest{Path: abs(arg(0)), Version: num(arg(1))}
 		case "exists":
