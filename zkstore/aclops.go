@@ -1,6 +1,8 @@
 package zkstore
 
 import (
+	"sort"
+
 	"github.com/gregorlog/gregor/zkstore/proto"
 )
 
@@ -37,7 +39,7 @@ func init() {
 	readHandlers[OpWhoAmI] = func(c *conn, rec proto.Record) (int64, Code, proto.Record) {
 		a := c.auth.Load()
 		out := make([]proto.ClientInfo, 0, len(a.ids))
-		for _, id := range a.ids {
+		for _, id := range javaSetOrder(a.ids) {
 			user := id.ID
 			if id.Scheme == "digest" {
 				user, _, _ = cutColon(user)
@@ -64,17 +66,19 @@ func (c *conn) handleAuth(p *pending, ap *proto.AuthPacket) *pending {
 	next := &authSet{ids: append([]AuthID(nil), old.ids...), super: old.super}
 	switch ap.Scheme {
 	case "digest":
+		// Like DigestAuthenticationProvider, any bytes are accepted: the
+		// user is what precedes the first ':' (or the whole string).
 		id := DigestID(string(ap.Auth))
-		if _, _, ok := cutColon(string(ap.Auth)); !ok {
-			return c.authFailed(p)
-		}
-		next.ids = appendID(next.ids, AuthID{Scheme: "digest", ID: id})
 		if sd := c.s.set.superDigest; sd != "" && id == sd {
 			next.super = true
 			next.ids = appendID(next.ids, AuthID{Scheme: "super", ID: ""})
 		}
+		next.ids = appendID(next.ids, AuthID{Scheme: "digest", ID: id})
 	case "ip":
-		next.ids = appendID(next.ids, AuthID{Scheme: "ip", ID: c.ip})
+		// Apache ZooKeeper 3.8 drops the connection without a reply.
+		c.s.stats.authFailed.Add(1)
+		p.noReply = true
+		return p
 	default:
 		return c.authFailed(p)
 	}
@@ -97,4 +101,39 @@ func (c *conn) authFailed(p *pending) *pending {
 	p.zxid, p.code = 0, CodeAuthFailed
 	p.closeAfter = true
 	return p
+}
+
+// javaStringHash is java.lang.String.hashCode over UTF-16 code units.
+func javaStringHash(s string) int32 {
+	var h int32
+	for _, r := range s {
+		if r >= 0x10000 {
+			r -= 0x10000
+			h = 31*h + int32(0xd800+(r>>10))
+			h = 31*h + int32(0xdc00+(r&0x3ff))
+			continue
+		}
+		h = 31*h + int32(r)
+	}
+	return h
+}
+
+// javaSetOrder orders a connection's identities as ZooKeeper's authInfo,
+// a HashSet of jute Id records, iterates them (whoAmI shows that order):
+// by HashMap bucket of the Id's hashCode, insertion order within a bucket.
+func javaSetOrder(ids []AuthID) []AuthID {
+	table := uint32(16)
+	for uint32(len(ids)) > table*3/4 {
+		table *= 2
+	}
+	bucket := func(id AuthID) uint32 {
+		h := int32(17)
+		h = 37*h + javaStringHash(id.Scheme)
+		h = 37*h + javaStringHash(id.ID)
+		u := uint32(h)
+		return (u ^ u>>16) & (table - 1)
+	}
+	out := append([]AuthID(nil), ids...)
+	sort.SliceStable(out, func(i, j int) bool { return bucket(out[i]) < bucket(out[j]) })
+	return out
 }

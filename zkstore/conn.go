@@ -381,6 +381,10 @@ func (c *conn) complete(p *pending, bw *bufio.Writer, scratch *[]byte) bool {
 		}
 		zxid = p.w.txn.Zxid
 		code, body = writeReply(p.op, &p.w.res)
+		if p.op == OpCheck && code == CodeOK {
+			c.s.log.Warn("zkstore: check outside multi passed; closing connection as ZooKeeper does", "remote", c.remote)
+			return false
+		}
 		if p.op == OpCloseSession {
 			c.s.smu.Lock()
 			c.s.tracker.Remove(p.w.session)

@@ -2,7 +2,10 @@ package zkstore
 
 import "github.com/gregorlog/gregor/zkstore/proto"
 
-// exists (3), getData (4), setData (5), check (13) and sync (9).
+// exists (3), getData (4), setData (5), check (13) and sync (9). check is
+// meant for multi: sent alone ZooKeeper prepares it like a write (a failed
+// check answers its error) but has no reply for a passed one and drops the
+// connection; zkstore does the same (conn.go complete).
 //
 // exists on a missing node still registers the (exist) watch, so a later
 // create fires NodeCreated; getData on a missing node or without READ

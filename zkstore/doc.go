@@ -35,7 +35,8 @@
 //
 // Choices where ZooKeeper leaves room: TTL nodes exist only with
 // zookeeper.extendedTypesEnabled=true (createTTL answers Unimplemented
-// otherwise), as in ZooKeeper. getChildren returns names sorted. Session
+// otherwise), as in ZooKeeper. getChildren lists names in the iteration order
+// of ZooKeeper's children HashSet (emulated), and whoAmI its authInfo order. Session
 // passwords are HMAC-SHA256(secret, sessionId)[:16] with a per-database
 // secret in dataDir/version-2/session.secret, so restarts (and later every
 // replica) derive the same password without storing one per session.

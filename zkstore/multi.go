@@ -74,7 +74,17 @@ func multiResults(res *Result) []proto.MultiResult {
 			out[i] = proto.MultiResult{Type: proto.OpError, Err: proto.ErrCode(r.Err)}
 			continue
 		}
-		out[i] = proto.MultiResult{Type: proto.OpCode(r.Type), Path: r.Path, Stat: proto.Stat(r.Stat)}
+		t := proto.OpCode(r.Type)
+		// ZooKeeper answers a create2 inside a multi with a plain
+		// CreateResult and container/TTL creates with a Create2 result
+		// (FinalRequestProcessor's multi cases).
+		switch t {
+		case proto.OpCreate2:
+			t = proto.OpCreate
+		case proto.OpCreateContainer, proto.OpCreateTTL:
+			t = proto.OpCreate2
+		}
+		out[i] = proto.MultiResult{Type: t, Path: r.Path, Stat: proto.Stat(r.Stat)}
 	}
 	return out
 }

@@ -73,21 +73,22 @@ func (v *prepView) prepCreate(c *prepCtx, op int32, r *CreateRequest) (any, Code
 		return nil, CodeBadArguments
 	}
 	isTTL := r.Flags == modeTTL || r.Flags == modeTTLSeq
-	switch {
-	case op == OpCreateTTL || isTTL:
+	if op == OpCreateTTL || isTTL {
 		if !c.extended {
 			return nil, CodeUnimplemented
 		}
+		// EphemeralType.validateTTL: TTL modes need 0 < ttl <= max, and
+		// only createTTL carries a ttl (the others send -1).
 		if op != OpCreateTTL || !isTTL || r.TTL <= 0 || r.TTL > maxTTL {
 			return nil, CodeBadArguments
 		}
-	case op == OpCreateContainer && r.Flags != modeContainer:
-		return nil, CodeBadArguments
 	}
-	if op == OpCreate || op == OpCreate2 {
-		if r.Flags == modeContainer {
-			op = OpCreateContainer
-		}
+	// createContainer makes a container whatever the flags say (only
+	// their sequential bit still counts), as ZooKeeper does; a create
+	// with the container flag does too.
+	container := op == OpCreateContainer || r.Flags == modeContainer
+	if container {
+		op = OpCreateContainer
 	}
 	p := r.Path
 	if !strings.HasPrefix(p, "/") || strings.IndexByte(p, 0) >= 0 {
@@ -105,7 +106,7 @@ func (v *prepView) prepCreate(c *prepCtx, op int32, r *CreateRequest) (any, Code
 	if !checkACL(parent.acl, PermCreate, c.auth) {
 		return nil, CodeNoAuth
 	}
-	if r.Flags&flagSequential != 0 && r.Flags != modeContainer && r.Flags != modeTTL {
+	if r.Flags&flagSequential != 0 {
 		p += fmt.Sprintf("%010d", parent.stat.Cversion)
 	}
 	if !validatePath(p) {
@@ -117,7 +118,7 @@ func (v *prepView) prepCreate(c *prepCtx, op int32, r *CreateRequest) (any, Code
 	if isSessionOwner(parent.stat.EphemeralOwner) {
 		return nil, CodeNoChildrenForEphemerals
 	}
-	ephemeral := r.Flags&flagEphemeral != 0 && r.Flags != modeTTL
+	ephemeral := r.Flags&flagEphemeral != 0 && r.Flags != modeTTL && !container
 	owner := int64(0)
 	switch {
 	case op == OpCreateContainer:
@@ -136,21 +137,16 @@ func (v *prepView) prepCreate(c *prepCtx, op int32, r *CreateRequest) (any, Code
 	return &CreateTxn{Path: p, Data: r.Data, ACL: acl, Ephemeral: ephemeral, ParentCVersion: np.stat.Cversion, TTL: r.TTL}, CodeOK
 }
 
-func parentOfValid(p string) (string, bool) {
-	if !validatePath(p) || p == "/" {
-		return "", false
-	}
-	parent, _ := splitPath(p)
-	return parent, true
-}
-
 func (v *prepView) prepDelete(c *prepCtx, op int32, p string, version int32) (any, Code) {
-	if isSpecialPath(p) {
+	// getParentPathAndValidate: only a missing '/', a NUL or a special
+	// path is BadArguments; any other malformed path is simply NoNode.
+	slash := strings.LastIndexByte(p, '/')
+	if slash < 0 || strings.IndexByte(p, 0) >= 0 || isSpecialPath(p) {
 		return nil, CodeBadArguments
 	}
-	parentPath, ok := parentOfValid(p)
-	if !ok {
-		return nil, CodeBadArguments
+	parentPath := p[:slash]
+	if parentPath == "" {
+		parentPath = "/"
 	}
 	n := v.get(p)
 	if n == nil {
@@ -282,11 +278,8 @@ func (v *prepView) prepOp(c *prepCtx, op *WriteOp) (any, Code) {
 
 // txnTypeOf maps a request op to the type its txn is logged with.
 func txnTypeOf(op *WriteOp, body any) int32 {
-	if ct, ok := body.(*CreateTxn); ok && op.Type != OpCreateTTL {
-		_ = ct
-		if op.Create.Flags == modeContainer {
-			return OpCreateContainer
-		}
+	if _, ok := body.(*CreateTxn); ok && op.Type != OpCreateTTL && op.Create.Flags == modeContainer {
+		return OpCreateContainer
 	}
 	return op.Type
 }

@@ -2,6 +2,7 @@ package zkstore
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -33,7 +34,12 @@ func dialRaw(t testing.TB, s *Server, session int64, passwd []byte, readOnlyByte
 
 func dialRawWith(t testing.TB, s *Server, req proto.ConnectRequest) (*rawClient, *proto.ConnectResponse) {
 	t.Helper()
-	nc, err := net.Dial("tcp", s.Addr().String())
+	return dialRawAddr(t, s.Addr().String(), req)
+}
+
+func dialRawAddr(t testing.TB, addr string, req proto.ConnectRequest) (*rawClient, *proto.ConnectResponse) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,10 +73,19 @@ func (rc *rawClient) send(op proto.OpCode, rec proto.Record) int32 {
 // recv reads frames until the reply to xid, collecting notifications.
 func (rc *rawClient) recv(xid int32) (proto.ReplyHeader, *proto.Decoder) {
 	rc.t.Helper()
+	h, d, err := rc.recvErr(xid)
+	if err != nil {
+		rc.t.Fatalf("read reply to xid %d: %v", xid, err)
+	}
+	return h, d
+}
+
+// recvErr is recv returning a read error (a closed connection).
+func (rc *rawClient) recvErr(xid int32) (proto.ReplyHeader, *proto.Decoder, error) {
 	for {
 		body, err := proto.ReadFrame(rc.br, nil, 1<<20)
 		if err != nil {
-			rc.t.Fatalf("read reply to xid %d: %v", xid, err)
+			return proto.ReplyHeader{}, nil, err
 		}
 		d := proto.NewDecoder(body)
 		var h proto.ReplyHeader
@@ -82,9 +97,9 @@ func (rc *rawClient) recv(xid int32) (proto.ReplyHeader, *proto.Decoder) {
 			continue
 		}
 		if h.Xid != xid {
-			rc.t.Fatalf("reply xid %d, want %d", h.Xid, xid)
+			return h, nil, fmt.Errorf("reply xid %d, want %d", h.Xid, xid)
 		}
-		return h, d
+		return h, d, nil
 	}
 }
 

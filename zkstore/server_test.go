@@ -3,6 +3,7 @@ package zkstore
 import (
 	"bytes"
 	"errors"
+	"sort"
 	"testing"
 
 	"github.com/go-zookeeper/zk"
@@ -43,6 +44,7 @@ func TestBasicOps(t *testing.T) {
 	if err != nil || len(kids) != 3 || st.NumChildren != 3 {
 		t.Fatalf("children %v %+v %v", kids, st, err)
 	}
+	sort.Strings(kids) // ZooKeeper's (HashSet) order otherwise
 	if kids[0] != "s-0000000000" || kids[2] != "s-0000000002" {
 		t.Fatalf("sequential names %v", kids)
 	}

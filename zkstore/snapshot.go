@@ -41,9 +41,18 @@ type snapState struct {
 
 func (t *DataTree) captureSnapshot() *snapState {
 	s := &snapState{zxid: t.lastZxid, sessions: t.Sessions(), nodes: make([]snapNode, 0, len(t.nodes))}
-	for p, n := range t.nodes {
+	// Depth first, children in ZooKeeper's order, as its snapshots are:
+	// loading adds children in file order, so the order survives restarts
+	// the way ZooKeeper's does.
+	var walk func(p string)
+	walk = func(p string) {
+		n := t.nodes[p]
 		s.nodes = append(s.nodes, snapNode{path: p, data: n.data, acl: n.acl, stat: n.stat})
+		for _, c := range n.sortedChildren() {
+			walk(joinPath(p, c))
+		}
 	}
+	walk("/")
 	return s
 }
 
@@ -138,6 +147,7 @@ func LoadSnapshot(b []byte) (*DataTree, error) {
 	}
 	ended := false
 	var nSessions, nNodes int64
+	var order []string // node paths in file order
 	d := proto.NewDecoder(nil)
 	_, torn, err := readRecords(b[logHeaderSize:], func(p []byte) error {
 		if ended {
@@ -175,6 +185,7 @@ func LoadSnapshot(b []byte) (*DataTree, error) {
 				data = nil
 			}
 			t.nodes[path] = &node{data: data, acl: internACL(acl), stat: Stat(st)}
+			order = append(order, path)
 			t.dataSize += int64(len(path) + len(data))
 		case snapRecEnd:
 			nSessions, nNodes = d.Long(), d.Long()
@@ -193,8 +204,9 @@ func LoadSnapshot(b []byte) (*DataTree, error) {
 	if t.nodes["/"] == nil {
 		return nil, fmt.Errorf("%w: no root", ErrCorruptSnap)
 	}
-	// Rebuild the child sets and indexes from the node list.
-	for p, n := range t.nodes {
+	// Rebuild the child sets and indexes from the node list, in file order.
+	for _, p := range order {
+		n := t.nodes[p]
 		if p == "/" {
 			continue
 		}
@@ -203,10 +215,7 @@ func LoadSnapshot(b []byte) (*DataTree, error) {
 		if pn == nil {
 			return nil, fmt.Errorf("%w: %s has no parent", ErrCorruptSnap, p)
 		}
-		if pn.children == nil {
-			pn.children = make(map[string]struct{})
-		}
-		pn.children[name] = struct{}{}
+		t.addChild(pn, name)
 		o := n.stat.EphemeralOwner
 		switch {
 		case isContainerOwner(o):

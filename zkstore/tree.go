@@ -81,7 +81,53 @@ type node struct {
 	// stat.Cversion counts child creates only, as ZooKeeper's DataNode
 	// does; it is the sequential suffix. Clients see clientStat.
 	stat     Stat
-	children map[string]struct{}
+	children map[string]childRef
+	// childCap emulates the table size of ZooKeeper's children HashSet
+	// (created with capacity 8, doubled whenever the size exceeds 3/4 of
+	// it, never shrunk), so getChildren lists names in ZooKeeper's order.
+	childCap uint32
+}
+
+// childRef is what ordering needs of a child: its Java hash and when it
+// was (last) added, the order within a HashMap bucket.
+type childRef struct {
+	seq  uint64
+	hash uint32
+}
+
+// addChild records a new child name.
+func (t *DataTree) addChild(n *node, name string) {
+	if n.children == nil {
+		n.children = make(map[string]childRef)
+	}
+	if n.childCap == 0 {
+		n.childCap = 8
+	}
+	t.childSeq++
+	h := uint32(javaStringHash(name))
+	n.children[name] = childRef{seq: t.childSeq, hash: h ^ h>>16}
+	for uint32(len(n.children)) > n.childCap*3/4 {
+		n.childCap *= 2
+	}
+}
+
+// sortedChildren lists a node's children in the order ZooKeeper's
+// HashSet iterates them: by bucket, then insertion order in a bucket.
+// (Buckets Java would treeify, 8+ colliding names, are not emulated.)
+func (n *node) sortedChildren() []string {
+	out := make([]string, 0, len(n.children))
+	for c := range n.children {
+		out = append(out, c)
+	}
+	mask := n.childCap - 1
+	sort.Slice(out, func(i, j int) bool {
+		a, b := n.children[out[i]], n.children[out[j]]
+		if ba, bb := a.hash&mask, b.hash&mask; ba != bb {
+			return ba < bb
+		}
+		return a.seq < b.seq
+	})
+	return out
 }
 
 // clientStat is the stat clients see (DataNode.copyStat): cversion
@@ -110,6 +156,7 @@ type DataTree struct {
 	// containers and ttls index the nodes the sweeper may delete.
 	containers map[string]struct{}
 	ttls       map[string]struct{}
+	childSeq   uint64 // insertion counter for childRef.seq
 	// lastZxid is the zxid of the last applied txn.
 	// Invariant: txns are applied with strictly increasing zxids.
 	lastZxid int64
@@ -126,7 +173,7 @@ func NewDataTree() *DataTree {
 		containers: make(map[string]struct{}),
 		ttls:       make(map[string]struct{}),
 	}
-	t.nodes["/"] = &node{acl: OpenACL, children: map[string]struct{}{}}
+	t.nodes["/"] = &node{acl: OpenACL}
 	t.addSystemNode("/zookeeper")
 	t.addSystemNode("/zookeeper/quota")
 	t.addSystemNode("/zookeeper/config")
@@ -139,9 +186,13 @@ func (t *DataTree) addSystemNode(p string) {
 	if p == "/zookeeper/config" {
 		acl = []ACL{{Perms: PermRead, Scheme: "world", ID: "anyone"}}
 	}
-	t.nodes[p] = &node{acl: acl, children: map[string]struct{}{}}
+	n := &node{acl: acl}
+	if p == "/zookeeper/config" {
+		n.stat.Aversion = -1 // as ZooKeeper's config node shows
+	}
+	t.nodes[p] = n
 	pn := t.nodes[parent]
-	pn.children[name] = struct{}{}
+	t.addChild(pn, name)
 	pn.stat.NumChildren++
 	t.dataSize += int64(len(p))
 }
@@ -205,12 +256,7 @@ func (t *DataTree) Children(p string) ([]string, Stat, bool) {
 	if n == nil {
 		return nil, Stat{}, false
 	}
-	out := make([]string, 0, len(n.children))
-	for c := range n.children {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out, n.clientStat(), true
+	return n.sortedChildren(), n.clientStat(), true
 }
 
 // CountDescendants returns the number of nodes below p (getAllChildrenNumber).
@@ -332,10 +378,7 @@ func (t *DataTree) createNode(p string, data []byte, acl []ACL, owner int64, par
 	}
 	parent.stat.Cversion = parentCVersion
 	parent.stat.Pzxid = zxid
-	if parent.children == nil {
-		parent.children = make(map[string]struct{})
-	}
-	parent.children[name] = struct{}{}
+	t.addChild(parent, name)
 	parent.stat.NumChildren++
 	t.nodes[p] = &node{
 		data: data,

@@ -222,3 +222,21 @@ func TestValidatePath(t *testing.T) {
 		}
 	}
 }
+
+func TestJavaOrder(t *testing.T) {
+	if h := javaStringHash("hello"); h != 99162322 {
+		t.Fatalf(`"hello".hashCode() = %d`, h)
+	}
+	if h := javaStringHash("polygenelubricants"); h != -2147483648 {
+		t.Fatalf(`"polygenelubricants".hashCode() = %d`, h)
+	}
+	// Apache ZooKeeper lists /p's children k, e as [k e] (capacity-8
+	// HashSet: k in bucket 3, e in 5).
+	st := &treeStep{t: t, tree: NewDataTree()}
+	st.write(0, nil, false, create("/p", 0))
+	st.write(0, nil, false, create("/p/e", 0))
+	st.write(0, nil, false, create("/p/k", 0))
+	if kids, _, _ := st.tree.Children("/p"); fmt.Sprint(kids) != "[k e]" {
+		t.Fatalf("children order %v", kids)
+	}
+}

@@ -26,7 +26,9 @@ func init() {
 	readHandlers[OpAddWatch] = func(c *conn, rec proto.Record) (int64, Code, proto.Record) {
 		r := rec.(*proto.AddWatchRequest)
 		if r.Mode != proto.AddWatchPersistent && r.Mode != proto.AddWatchPersistentRecursive {
-			return c.curZxid(), CodeBadArguments, nil
+			// AddWatchMode.fromValue throws while the request is
+			// deserialized: MarshallingError.
+			return c.curZxid(), CodeMarshallingError, nil
 		}
 		s := c.s
 		s.mu.RLock()
