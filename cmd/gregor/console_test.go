@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gregorlog/gregor/internal/kafkatest"
 )
@@ -86,5 +89,22 @@ func TestConsoleProducerConsumer(t *testing.T) {
 	r = cons("--partition", "0", "--offset", "7", "--max-messages", "1", "--property", "print.headers=true", "--property", "print.key=true")
 	if r.stdout != "h1:a,h2:b\tkey\tval\n" {
 		t.Errorf("headers record: %q", r.stdout)
+	}
+}
+
+// TestFormatter pins DefaultMessageFormatter's field order and markers.
+func TestFormatter(t *testing.T) {
+	f, err := parseFormatter([]string{"print.timestamp=true", "print.partition=true", "print.offset=true",
+		"print.headers=true", "print.key=true", "key.separator=|", "null.literal=<null>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	f.write(&b, &kgo.Record{Partition: 2, Offset: 7, Timestamp: time.UnixMilli(1700000000123), Key: []byte("k"), Value: []byte("v"),
+		Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("1")}}})
+	f.write(&b, &kgo.Record{Timestamp: time.UnixMilli(-1), Value: nil})
+	want := "CreateTime:1700000000123|Partition:2|Offset:7|h:1|k|v\nNO_TIMESTAMP|Partition:0|Offset:0|NO_HEADERS|<null>|<null>\n"
+	if b.String() != want {
+		t.Errorf("got %q\nwant %q", b.String(), want)
 	}
 }

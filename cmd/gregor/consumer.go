@@ -122,12 +122,16 @@ func (f *formatter) write(w io.Writer, r *kgo.Record) {
 		return append(b, v...)
 	}
 	if f.printTimestamp {
-		if r.Attrs.TimestampType() == 1 {
+		switch ms := r.Timestamp.UnixMilli(); {
+		case ms < 0: // Kafka's NO_TIMESTAMP (-1)
+			b = append(b, "NO_TIMESTAMP"...)
+		case r.Attrs.TimestampType() == 1:
 			b = append(b, "LogAppendTime:"...)
-		} else {
+			b = strconv.AppendInt(b, ms, 10)
+		default:
 			b = append(b, "CreateTime:"...)
+			b = strconv.AppendInt(b, ms, 10)
 		}
-		b = strconv.AppendInt(b, r.Timestamp.UnixMilli(), 10)
 		b = append(b, f.keySep...)
 	}
 	if f.printPartition {

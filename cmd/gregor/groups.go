@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +25,9 @@ type groupsOpts struct {
 	bootstrap                       string
 	list, describe, del, reset      bool
 	members, state, offsets         bool
-	group                           string
+	group                           string // the single group given, if one
+	groups                          []string
+	allGroups                       bool
 	topics                          []string
 	allTopics                       bool
 	toEarliest, toLatest, toCurrent bool
@@ -68,7 +72,8 @@ the plan unless --execute is given (--dry-run is the default).`,
 	f.BoolVar(&o.members, "members", false, "with --describe: show members")
 	f.BoolVar(&o.state, "state", false, "with --describe: show the group's state")
 	f.BoolVar(&o.offsets, "offsets", false, "with --describe: show offsets and lag (the default view)")
-	f.StringVar(&o.group, "group", "", "the consumer group")
+	f.StringArrayVar(&o.groups, "group", nil, "the consumer group (repeatable for --describe and --delete)")
+	f.BoolVar(&o.allGroups, "all-groups", false, "with --describe or --delete: every consumer group")
 	f.StringArrayVar(&o.topics, "topic", nil, "with --reset-offsets: topic or topic:p1,p2 (repeatable)")
 	f.BoolVar(&o.allTopics, "all-topics", false, "with --reset-offsets: every topic the group has offsets for")
 	f.BoolVar(&o.toEarliest, "to-earliest", false, "reset to the earliest offset")
@@ -92,8 +97,20 @@ func runGroups(cmd *cobra.Command, g *globals, o *groupsOpts) error {
 	if n != 1 {
 		return cli.Usagef("Command must include exactly one action: --list, --describe, --delete, --reset-offsets")
 	}
-	if !o.list && o.group == "" {
-		return cli.Usagef("Option --group is required with --describe, --delete and --reset-offsets")
+	switch {
+	case o.list:
+		if len(o.groups) > 0 || o.allGroups {
+			return cli.Usagef("--group and --all-groups are not valid with --list")
+		}
+	case o.allGroups && len(o.groups) > 0:
+		return cli.Usagef("Options --group and --all-groups cannot be used together")
+	case o.reset && (o.allGroups || len(o.groups) != 1):
+		return cli.Usagef("Option --reset-offsets takes exactly one --group")
+	case !o.allGroups && len(o.groups) == 0:
+		return cli.Usagef("Option --group (or --all-groups) is required with --describe, --delete and --reset-offsets")
+	}
+	if len(o.groups) == 1 {
+		o.group = o.groups[0]
 	}
 	views := 0
 	for _, b := range []bool{o.members, o.state, o.offsets} {
@@ -139,13 +156,64 @@ func runGroups(cmd *cobra.Command, g *globals, o *groupsOpts) error {
 			fmt.Fprintln(cmd.OutOrStdout(), n)
 		}
 		return nil
-	case o.del:
-		return deleteGroup(cmd, g, adm, o.group)
 	case o.reset:
 		return resetOffsets(cmd, g, adm, o)
-	default:
-		return describeGroup(cmd, g, adm, o)
 	}
+	groups := o.groups
+	if o.allGroups {
+		ctx, cancel := opCtx(cmd, g)
+		lg, err := adm.ListGroups(ctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("listing groups: %w", err)
+		}
+		groups = nil
+		for _, l := range lg.Sorted() {
+			groups = append(groups, l.Group)
+		}
+	}
+	if o.del {
+		return deleteGroups(cmd, g, adm, groups)
+	}
+	return describeGroups(cmd, g, adm, o, groups)
+}
+
+// describeGroups describes each group in turn, as Kafka does for several
+// --group flags or --all-groups; a group that fails is reported and the
+// rest still described. With --format json and more than one group (or
+// --all-groups) the per-group objects are wrapped in {"groups": [...]}.
+func describeGroups(cmd *cobra.Command, g *globals, adm *kadm.Client, o *groupsOpts, groups []string) error {
+	multi := o.allGroups || len(groups) > 1
+	if !multi {
+		return describeGroup(cmd, g, adm, o, groups[0], cmd.OutOrStdout())
+	}
+	var (
+		failed  int
+		objects = []json.RawMessage{}
+	)
+	for _, grp := range groups {
+		var buf bytes.Buffer
+		err := describeGroup(cmd, g, adm, o, grp, &buf)
+		if err != nil {
+			failed++
+			fmt.Fprintf(cmd.ErrOrStderr(), "Error: %v\n", err)
+			continue
+		}
+		if g.format == cli.FormatJSON {
+			objects = append(objects, json.RawMessage(bytes.TrimSpace(buf.Bytes())))
+		} else {
+			cmd.OutOrStdout().Write(buf.Bytes()) //nolint:errcheck // stdout errors end the run elsewhere
+		}
+	}
+	if g.format == cli.FormatJSON {
+		if err := cli.WriteJSON(cmd.OutOrStdout(), map[string]any{"groups": objects}); err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return &cli.Silent{Err: fmt.Errorf("%d of %d groups could not be described", failed, len(groups))}
+	}
+	return nil
 }
 
 func checkResetFlags(o *groupsOpts) error {
@@ -226,12 +294,12 @@ func groupState(w io.Writer, dg kadm.DescribedGroup) {
 	}
 }
 
-func describeGroup(cmd *cobra.Command, g *globals, adm *kadm.Client, o *groupsOpts) error {
-	dg, err := describeGroupData(cmd, g, adm, o.group)
+func describeGroup(cmd *cobra.Command, g *globals, adm *kadm.Client, o *groupsOpts, group string, out io.Writer) error {
+	dg, err := describeGroupData(cmd, g, adm, group)
 	if err != nil {
 		return err
 	}
-	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	errw := cmd.ErrOrStderr()
 	switch {
 	case o.members:
 		return printMembers(out, errw, g, dg)
@@ -241,9 +309,9 @@ func describeGroup(cmd *cobra.Command, g *globals, adm *kadm.Client, o *groupsOp
 
 	ctx, cancel := opCtx(cmd, g)
 	defer cancel()
-	committed, err := adm.FetchOffsets(ctx, o.group)
+	committed, err := adm.FetchOffsets(ctx, group)
 	if err != nil {
-		return fmt.Errorf("fetching offsets of group %q: %w", o.group, err)
+		return fmt.Errorf("fetching offsets of group %q: %w", group, err)
 	}
 	type tp struct {
 		t string
@@ -257,7 +325,7 @@ func describeGroup(cmd *cobra.Command, g *globals, adm *kadm.Client, o *groupsOp
 		}
 		for _, t := range ca.Topics {
 			for _, p := range t.Partitions {
-				rows[tp{t.Topic, p}] = &offsetRow{Group: o.group, Topic: t.Topic, Partition: p,
+				rows[tp{t.Topic, p}] = &offsetRow{Group: group, Topic: t.Topic, Partition: p,
 					ConsumerID: m.MemberID, Host: m.ClientHost, ClientID: m.ClientID}
 			}
 		}
@@ -269,7 +337,7 @@ func describeGroup(cmd *cobra.Command, g *globals, adm *kadm.Client, o *groupsOp
 			}
 			row, ok := rows[tp{t, p}]
 			if !ok {
-				row = &offsetRow{Group: o.group, Topic: t, Partition: p, ConsumerID: missing, Host: missing, ClientID: missing}
+				row = &offsetRow{Group: group, Topic: t, Partition: p, ConsumerID: missing, Host: missing, ClientID: missing}
 				rows[tp{t, p}] = row
 			}
 			at := r.At
@@ -311,7 +379,7 @@ func describeGroup(cmd *cobra.Command, g *globals, adm *kadm.Client, o *groupsOp
 		return sorted[i].Partition < sorted[j].Partition
 	})
 	if g.format == cli.FormatJSON {
-		return cli.WriteJSON(out, map[string]any{"group": o.group, "state": dg.State, "offsets": sorted})
+		return cli.WriteJSON(out, map[string]any{"group": group, "state": dg.State, "offsets": sorted})
 	}
 	groupState(errw, dg)
 	if len(sorted) == 0 {
@@ -320,7 +388,7 @@ func describeGroup(cmd *cobra.Command, g *globals, adm *kadm.Client, o *groupsOp
 		}
 		// A stable group with no assignment yet still shows its members.
 		for _, m := range dg.Members {
-			sorted = append(sorted, offsetRow{Group: o.group, Topic: missing, Partition: -1,
+			sorted = append(sorted, offsetRow{Group: group, Topic: missing, Partition: -1,
 				ConsumerID: m.MemberID, Host: m.ClientHost, ClientID: m.ClientID})
 		}
 	}
@@ -411,26 +479,44 @@ func printState(out, errw io.Writer, g *globals, dg kadm.DescribedGroup) error {
 	return nil
 }
 
-func deleteGroup(cmd *cobra.Command, g *globals, adm *kadm.Client, group string) error {
+func deleteGroups(cmd *cobra.Command, g *globals, adm *kadm.Client, groups []string) error {
+	if len(groups) == 0 {
+		return errors.New("There are no consumer groups to delete.")
+	}
 	ctx, cancel := opCtx(cmd, g)
 	defer cancel()
-	resps, err := adm.DeleteGroups(ctx, group)
+	resps, err := adm.DeleteGroups(ctx, groups...)
 	if err != nil {
-		return fmt.Errorf("deleting group %q: %w", group, err)
+		return fmt.Errorf("deleting groups: %w", err)
 	}
-	r := resps[group]
-	if r.Err != nil {
+	var ok, failed []string
+	for _, grp := range groups {
+		r := resps[grp]
+		if r.Err == nil {
+			ok = append(ok, grp)
+			continue
+		}
 		why := brokerError(r.Err, r.ErrMessage)
 		if errors.Is(r.Err, kerr.GroupIDNotFound) {
-			why = "Consumer group '" + group + "' does not exist."
+			why = "Consumer group '" + grp + "' does not exist."
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "Error: Deletion of some consumer groups failed:\n* Group '%s' could not be deleted due to: %s\n", group, why)
-		return &cli.Silent{Err: r.Err}
+		failed = append(failed, fmt.Sprintf("* Group '%s' could not be deleted due to: %s", grp, why))
 	}
+	out := cmd.OutOrStdout()
 	if g.format == cli.FormatJSON {
-		return cli.WriteJSON(cmd.OutOrStdout(), map[string]any{"deleted": []string{group}})
+		if ok == nil {
+			ok = []string{}
+		}
+		if err := cli.WriteJSON(out, map[string]any{"deleted": ok, "failed": len(failed)}); err != nil {
+			return err
+		}
+	} else if len(ok) > 0 {
+		fmt.Fprintf(out, "Deletion of requested consumer groups ('%s') was successful.\n", strings.Join(ok, "', '"))
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "Deletion of requested consumer groups ('%s') was successful.\n", group)
+	if len(failed) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "Error: Deletion of some consumer groups failed:\n%s\n", strings.Join(failed, "\n"))
+		return &cli.Silent{Err: fmt.Errorf("%d groups could not be deleted", len(failed))}
+	}
 	return nil
 }
 

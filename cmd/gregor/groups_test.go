@@ -143,6 +143,26 @@ func TestConsumerGroups(t *testing.T) {
 	<-done
 	cl.Close()
 
+	// Several groups at once: a second, empty group h, then --all-groups.
+	mustRun(t, "", append([]string{"console-consumer", "--topic", "events", "--group", "h", "--from-beginning", "--max-messages", "1"}, b...)...)
+	r = groups("--describe", "--all-groups", "--format", "json")
+	var all struct {
+		Groups []struct {
+			Group string
+			State string
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil || len(all.Groups) != 2 || all.Groups[0].Group != "g" || all.Groups[1].Group != "h" {
+		t.Fatalf("--all-groups json: %v %q", err, r.stdout)
+	}
+	r = groups("--describe", "--group", "h", "--group", "nope")
+	if r.code != 1 || !strings.Contains(r.stdout, "\nh               events") || !strings.Contains(r.stderr, "Error: Consumer group 'nope' does not exist.") {
+		t.Fatalf("two groups, one missing: %+v", r)
+	}
+	if r := groups("--delete", "--group", "h"); r.code != 0 {
+		t.Fatalf("delete h: %+v", r)
+	}
+
 	testutil.CheckFor(t, 20*time.Second, 100*time.Millisecond, func() error {
 		r := gregor(t, "", append([]string{"consumer-groups", "--delete", "--group", "g"}, b...)...)
 		if r.code != 0 {

@@ -113,7 +113,7 @@ func TestHelpAndUsage(t *testing.T) {
 	wantExit(t, gregor(t, "", "console-consumer", "--bootstrap-server", "127.0.0.1:1", "--topic", "t", "--offset", "3"), 2,
 		"The partition is required when offset is specified.")
 	wantExit(t, gregor(t, "", "get-offsets", "--bootstrap-server", "127.0.0.1:1", "--time", "yesterday"), 2, "Malformed time argument yesterday.")
-	wantExit(t, gregor(t, "", "consumer-groups", "--bootstrap-server", "127.0.0.1:1", "--describe"), 2, "Option --group is required")
+	wantExit(t, gregor(t, "", "consumer-groups", "--bootstrap-server", "127.0.0.1:1", "--describe"), 2, "Option --group (or --all-groups) is required")
 	wantExit(t, gregor(t, "", "consumer-groups", "--bootstrap-server", "127.0.0.1:1", "--reset-offsets", "--group", "g", "--topic", "t"), 2,
 		"needs exactly one of: --to-earliest")
 	wantExit(t, gregor(t, "", "configs", "--bootstrap-server", "127.0.0.1:1", "--describe", "--entity-type", "users", "--entity-name", "u"), 2,
