@@ -160,11 +160,12 @@ func TestSampleGolden(t *testing.T) {
 		c.Long("socket.request.max.bytes") < c.Long("message.max.bytes")+1024 {
 		t.Errorf("sample message size headroom wrong")
 	}
-	// Every product key is documented in the sample (set or commented out).
+	// Every key of the table is documented in the sample (set or
+	// commented out).
 	raw, _ := os.ReadFile(path)
-	for _, k := range productKeys {
-		if !strings.Contains(string(raw), "\n"+k+"=") && !strings.Contains(string(raw), "\n#"+k+"=") {
-			t.Errorf("sample server.properties does not document %s", k)
+	for _, k := range BrokerKeys() {
+		if !strings.Contains(string(raw), "\n"+k.Name+"=") && !strings.Contains(string(raw), "\n#"+k.Name+"=") {
+			t.Errorf("sample server.properties does not document %s", k.Name)
 		}
 	}
 }
