@@ -10,6 +10,7 @@ import (
 	zkcfg "github.com/gregorlog/gregor/zkstore/config"
 
 	"github.com/gregorlog/gregor/internal/testutil"
+	"github.com/gregorlog/gregor/internal/zkref"
 )
 
 // TestZooCfgSample checks that the shipped config/zoo.cfg is read by
@@ -75,5 +76,42 @@ func TestSystemdUnits(t *testing.T) {
 		if err != nil || len(strings.TrimSpace(string(out))) != 0 {
 			t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 		}
+	}
+}
+
+// TestZooCfgSampleOnApacheZooKeeper starts Apache ZooKeeper 3.8 with every
+// setting of the sample (dataDir and the client port replaced by the test's
+// own) and checks the server runs with them.
+func TestZooCfgSampleOnApacheZooKeeper(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "config", "zoo.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, err := ParseProperties(string(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := map[string]string{}
+	for _, p := range props {
+		switch p.Key {
+		case "dataDir", "clientPort", "clientPortAddress":
+		default:
+			extra[p.Key] = p.Value
+		}
+	}
+	srv := zkref.Start(t, zkref.Config{Extra: extra})
+	conf, err := srv.FourLetter("conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(conf, "tickTime=2000") {
+		t.Errorf("conf output lacks tickTime=2000:\n%s", conf)
+	}
+	// The sample's four-letter-word whitelist is in force.
+	if out, err := srv.FourLetter("ruok"); err != nil || out != "imok" {
+		t.Errorf("ruok = %q, %v", out, err)
+	}
+	if out, _ := srv.FourLetter("dump"); !strings.Contains(out, "not in the whitelist") {
+		t.Errorf("dump (not whitelisted) = %q", out)
 	}
 }
