@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -95,7 +96,7 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("invalid size %q (examples: 100, 1KB, 15MB)", s)
 	}
 	f, err := strconv.ParseFloat(num, 64)
-	if err != nil || f < 0 {
+	if err != nil || f < 0 || f*float64(mult) >= math.MaxInt64 {
 		return 0, fmt.Errorf("invalid size %q (examples: 100, 1KB, 15MB)", s)
 	}
 	return int64(f * float64(mult)), nil

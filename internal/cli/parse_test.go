@@ -26,6 +26,8 @@ func TestParseSize(t *testing.T) {
 		{in: "MB", bad: true},
 		{in: "-1", bad: true},
 		{in: "10XB", bad: true},
+		{in: "99999999999999999999", bad: true},
+		{in: "10000000000GB", bad: true},
 	} {
 		got, err := ParseSize(c.in)
 		if c.bad {
@@ -85,4 +87,30 @@ func TestFormatFlag(t *testing.T) {
 	if err := f.Set("yaml"); err == nil {
 		t.Fatal("Set(yaml): want an error")
 	}
+}
+
+// FuzzParse feeds arbitrary command-line text to the parsers: they must
+// never panic, and what they accept must be well formed.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"15MB", "1.5KiB", "k1=v1,k2=[a,b]", "=", "[", "a=]", "k=[[x]]", "0", "9e99GB"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := ParseSize(s); err == nil && n < 0 {
+			t.Fatalf("ParseSize(%q) = %d", s, n)
+		}
+		kvs, err := SplitConfigList(s)
+		if err != nil {
+			return
+		}
+		for _, kv := range kvs {
+			if kv[0] == "" {
+				t.Fatalf("SplitConfigList(%q) gave an empty key: %q", s, kvs)
+			}
+		}
+		var d DurationFlag
+		if d.Set(s) == nil && d < 0 {
+			t.Fatalf("DurationFlag.Set(%q) = %v", s, time.Duration(d))
+		}
+	})
 }
