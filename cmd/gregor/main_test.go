@@ -126,6 +126,12 @@ func TestHelpAndUsage(t *testing.T) {
 		`unsupported producer property "frobnicate"`)
 	wantExit(t, gregor(t, "", "zk", "ls", "/"), 2, "missing -server host:port")
 	wantExit(t, gregor(t, "", "zk", "-server", "127.0.0.1:1", "frob", "/"), 2, `unknown command "frob"`)
+	if w, err := splitZKLine(`set /a "b c" 'd'`); err != nil || strings.Join(w, "|") != "set|/a|b c|d" {
+		t.Errorf("splitZKLine: %q %v", w, err)
+	}
+	if _, err := splitZKLine(`set /a "b`); err == nil {
+		t.Error("splitZKLine: want an error for an open quote")
+	}
 	wantExit(t, gregor(t, "", "zk", "-server", "127.0.0.1:1", "get", "nope"), 2, "Path must start with / character")
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +34,10 @@ Commands (as in zkCli.sh):
   delete [-v version] path              delete a node without children
   deleteall path                        delete a node and everything under it
   stat path                             print the node's stat
+
+Without a command, commands are read from stdin one per line (quotes keep
+spaces in data; "quit" stops), as zkCli.sh does; a prompt is shown only on
+a terminal, and the exit status is 1 if any command failed.
 
 Works against zkstore or any ZooKeeper server. Exit status: 0 ok,
 1 the operation failed (e.g. "Node does not exist: /a"), 2 usage error.
@@ -143,7 +148,7 @@ func runZK(cmd *cobra.Command, g *globals, args []string) error {
 		return cli.Usagef("missing -server host:port")
 	}
 	if len(rest) == 0 {
-		return cli.Usagef("missing command (ls, get, set, create, delete, deleteall, stat)")
+		return runZKShell(cmd, server, sessionTimeout, timeout, format)
 	}
 	verb, vargs := rest[0], rest[1:]
 	flags, pos, err := zkVerbArgs(verb, vargs)
@@ -471,4 +476,96 @@ func (z *zkRun) tree(root string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// runZKShell reads commands from stdin, one per line, as zkCli.sh does
+// when started without a command: a prompt only on a terminal, errors
+// reported and the next line still run, "quit" to stop. The exit status is
+// 1 if any command failed.
+func runZKShell(cmd *cobra.Command, server string, sessionTimeout, timeout time.Duration, format cli.Format) error {
+	conn, err := cli.ZKConnect(cmd.Context(), server, sessionTimeout, timeout)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	in, errw := cmd.InOrStdin(), cmd.ErrOrStderr()
+	prompt := cli.IsTerminal(in)
+	z := &zkRun{conn: conn, out: cmd.OutOrStdout(), json: format == cli.FormatJSON}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	failed := 0
+	for n := 0; ; n++ {
+		if prompt {
+			fmt.Fprintf(errw, "[zk: %s(CONNECTED) %d] ", server, n)
+		}
+		if !sc.Scan() {
+			break
+		}
+		words, err := splitZKLine(sc.Text())
+		if err != nil {
+			fmt.Fprintf(errw, "Error: %v\n", err)
+			failed++
+			continue
+		}
+		if len(words) == 0 || strings.HasPrefix(words[0], "#") {
+			continue
+		}
+		if words[0] == "quit" || words[0] == "exit" {
+			break
+		}
+		flags, pos, err := zkVerbArgs(words[0], words[1:])
+		if err == nil {
+			if err = z.do(words[0], flags, pos); err != nil {
+				err = zkError(err, pos)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(errw, "Error: %v\n", err)
+			failed++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading commands: %w", err)
+	}
+	if failed > 0 {
+		return &cli.Silent{Err: fmt.Errorf("%d commands failed", failed)}
+	}
+	return nil
+}
+
+// splitZKLine splits a command line into words; single or double quotes
+// keep spaces inside one word, as in zkCli.sh.
+func splitZKLine(line string) ([]string, error) {
+	var (
+		words []string
+		cur   strings.Builder
+		quote rune
+		in    bool
+	)
+	for _, r := range line {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteRune(r)
+		case r == '"' || r == '\'':
+			quote, in = r, true
+		case r == ' ' || r == '\t':
+			if in {
+				words = append(words, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated quote in %q", line)
+	}
+	if in {
+		words = append(words, cur.String())
+	}
+	return words, nil
 }

@@ -125,6 +125,13 @@ func TestZK(t *testing.T) {
 			wantExit(t, zk("", "create", "/nope/child"), 1, "Error: Node does not exist: /nope/child")
 			wantExit(t, zk("", "set", "/app"), 2, "set: wrong number of arguments")
 
+			// Commands from stdin, as zkCli.sh reads them without a command.
+			r = zk("create /shell 'two words'\nget /shell\n# a comment\n\nget /missing\nset /shell \"x y\"\nget /shell\nquit\nget /shell\n")
+			if r.code != 1 || r.stdout != "Created /shell\ntwo words\nx y\n" || r.stderr != "Error: Node does not exist: /missing\n" {
+				t.Errorf("stdin commands: %+v", r)
+			}
+			ok("delete", "/shell")
+
 			ok("delete", "/app/a")
 			ok("deleteall", "/app")
 			wantExit(t, zk("", "ls", "/app"), 1, "Node does not exist: /app")
