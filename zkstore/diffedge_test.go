@@ -28,6 +28,61 @@ func create2() proto.Record  { return new(proto.Create2Response) }
 func children() proto.Record { return new(proto.GetChildren2Response) }
 func multiR() proto.Record   { return new(proto.MultiResponse) }
 
+func setData(p string, v int32) *proto.SetDataRequest {
+	return &proto.SetDataRequest{Path: p, Data: []byte("d"), Version: v}
+}
+
+func watch(p string) *proto.PathWatchRequest { return &proto.PathWatchRequest{Path: p, Watch: true} }
+
+// watchSteps exercise watch registration, firing and removal; connection 1
+// watches, connection 0 changes things, and a sync on connection 1 flushes
+// the events it got.
+var watchSteps = []edgeStep{
+	{0, proto.OpCreate2, &proto.CreateRequest{Path: "/w", ACL: proto.WorldAnyone()}, create2},
+	{1, proto.OpExists, watch("/w/a"), stat},
+	{1, proto.OpGetData, watch("/w"), getData},
+	{1, proto.OpGetChildren2, watch("/w"), children},
+	{1, proto.OpCheckWatches, &proto.WatchTypeRequest{Path: "/w/a", Type: 2}, nil},
+	{1, proto.OpCheckWatches, &proto.WatchTypeRequest{Path: "/w/a", Type: 1}, nil},
+	{1, proto.OpCheckWatches, &proto.WatchTypeRequest{Path: "/w", Type: 3}, nil},
+	{0, proto.OpCreate2, &proto.CreateRequest{Path: "/w/a", ACL: proto.WorldAnyone()}, create2},
+	{1, proto.OpSync, &proto.PathRequest{Path: "/"}, nil},
+	{0, proto.OpSetData, setData("/w", -1), stat},
+	{1, proto.OpSync, &proto.PathRequest{Path: "/"}, nil},
+	{1, proto.OpGetData, watch("/w/a"), getData},
+	{1, proto.OpGetChildren2, watch("/w/a"), children},
+	{0, proto.OpDelete, &proto.DeleteRequest{Path: "/w/a", Version: -1}, nil},
+	{1, proto.OpSync, &proto.PathRequest{Path: "/"}, nil},
+	{1, proto.OpAddWatch, &proto.AddWatchRequest{Path: "/w", Mode: 1}, nil},
+	{1, proto.OpGetData, watch("/w"), getData},
+	{0, proto.OpMulti, &proto.MultiRequest{Ops: []proto.MultiOp{
+		{Type: proto.OpCreate, Req: &proto.CreateRequest{Path: "/w/b", ACL: proto.WorldAnyone()}},
+		{Type: proto.OpCreate, Req: &proto.CreateRequest{Path: "/w/b/c", ACL: proto.WorldAnyone()}},
+		{Type: proto.OpSetData, Req: setData("/w", -1)},
+	}}, multiR},
+	{1, proto.OpSync, &proto.PathRequest{Path: "/"}, nil},
+	{1, proto.OpCheckWatches, &proto.WatchTypeRequest{Path: "/w", Type: 1}, nil},
+	{1, proto.OpCheckWatches, &proto.WatchTypeRequest{Path: "/w", Type: 2}, nil},
+	{1, proto.OpRemoveWatches, &proto.WatchTypeRequest{Path: "/w", Type: 2}, nil},
+	{1, proto.OpRemoveWatches, &proto.WatchTypeRequest{Path: "/w", Type: 1}, nil},
+	{1, proto.OpRemoveWatches, &proto.WatchTypeRequest{Path: "/w", Type: 3}, nil},
+	{0, proto.OpSetData, setData("/w/b/c", -1), stat},
+	{1, proto.OpSync, &proto.PathRequest{Path: "/"}, nil},
+	{1, proto.OpAddWatch, &proto.AddWatchRequest{Path: "/w/b", Mode: 0}, nil},
+	{1, proto.OpExists, watch("/w/b"), stat},
+	{0, proto.OpMulti, &proto.MultiRequest{Ops: []proto.MultiOp{
+		{Type: proto.OpDelete, Req: &proto.DeleteRequest{Path: "/w/b/c", Version: -1}},
+		{Type: proto.OpDelete, Req: &proto.DeleteRequest{Path: "/w/b", Version: -1}},
+		{Type: proto.OpCreate, Req: &proto.CreateRequest{Path: "/w/b", ACL: proto.WorldAnyone()}},
+	}}, multiR},
+	{1, proto.OpSync, &proto.PathRequest{Path: "/"}, nil},
+	{1, proto.OpSetWatches, &proto.SetWatches{RelativeZxid: 1, DataWatches: []string{"/w", "/w/gone"}, ExistWatches: []string{"/w/b", "/w/new"}, ChildWatches: []string{"/w", "/w/gone"}}, nil},
+	{0, proto.OpCreate2, &proto.CreateRequest{Path: "/w/new", ACL: proto.WorldAnyone()}, create2},
+	{1, proto.OpSync, &proto.PathRequest{Path: "/"}, nil},
+	{1, proto.OpGetEphemerals, &proto.PathRequest{Path: ""}, func() proto.Record { return new(proto.GetEphemeralsResponse) }},
+	{1, proto.OpCloseSession, nil, nil},
+}
+
 var edgeSteps = []edgeStep{
 	{0, proto.OpAuth, &proto.AuthPacket{Scheme: "digest", Auth: []byte("alice:pw")}, nil},
 	{0, proto.OpCreate2, &proto.CreateRequest{Path: "/d", ACL: append(acl(31, "digest", DigestID("alice:pw")), acl(1, "world", "anyone")...)}, create2},
@@ -146,7 +201,7 @@ func render(h proto.ReplyHeader, rec proto.Record) string {
 	return out + fmt.Sprintf(" %+v", rec)
 }
 
-func runEdge(t *testing.T, addr string) []string {
+func runEdge(t *testing.T, addr string, edgeSteps []edgeStep) []string {
 	var conns [2]*rawClient
 	for i := range conns {
 		conns[i], _ = dialRawAddr(t, addr, proto.ConnectRequest{TimeOut: 10000, Passwd: make([]byte, 16)})
@@ -168,7 +223,12 @@ func runEdge(t *testing.T, addr string) []string {
 		if h.Err == 0 && resp != nil {
 			resp.Decode(d)
 		}
-		out = append(out, fmt.Sprintf("%2d c%d %-20s %s", i, st.conn, st.op, render(h, resp)))
+		var evs []string
+		for _, ev := range c.events {
+			evs = append(evs, fmt.Sprintf("%s:%s", ev.Type, ev.Path))
+		}
+		c.events = nil
+		out = append(out, fmt.Sprintf("%2d c%d %-20s %s events=%v", i, st.conn, st.op, render(h, resp), evs))
 	}
 	return out
 }
@@ -189,8 +249,10 @@ func TestDifferentialEdgeCases(t *testing.T) {
 	set.extendedTypes = true
 	set.superDigest = DigestID("super:test")
 	s := startTestServer(t, set)
-	want := runEdge(t, ref.Addr)
-	got := runEdge(t, s.Addr().String())
+	want := runEdge(t, ref.Addr, edgeSteps)
+	got := runEdge(t, s.Addr().String(), edgeSteps)
+	want = append(want, runEdge(t, ref.Addr, watchSteps)...)
+	got = append(got, runEdge(t, s.Addr().String(), watchSteps)...)
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("step differs:\n zookeeper: %s\n zkstore:   %s", want[i], got[i])

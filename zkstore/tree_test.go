@@ -202,8 +202,17 @@ func TestWatchManagerDedupe(t *testing.T) {
 	if len(fired) != 1 {
 		t.Fatalf("fired %d times", len(fired))
 	}
-	if m.Count() != 1 {
+	if m.Count() != 2 { // the recursive watch, in the data and child tables
 		t.Fatalf("one-shot watches not removed: %d", m.Count())
+	}
+	// A standard watch on the same path replaces the recursive mode in
+	// that table only (ZooKeeper's one mode per path and watcher).
+	m.AddData("/", w)
+	if fired := m.Trigger([]Event{{EventNodeCreated, "/x"}}); len(fired) != 0 {
+		t.Fatalf("recursive data watch survived a standard one: %v", fired)
+	}
+	if !m.Check("/", WatcherTypeChildren, w) || !m.Remove("/", WatcherTypeChildren, w) || m.Remove("/", WatcherTypeChildren, w) {
+		t.Fatal("child-table entry of addWatch")
 	}
 	m.RemoveWatcher(w)
 	if m.Count() != 0 {
