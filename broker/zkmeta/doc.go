@@ -17,6 +17,7 @@
 //	/config/changes/config_change_<10 digits> persistent sequential {"version":2,"entity_path":"topics/t"}
 //	/admin/delete_topics/<t>                persistent empty marker, removed by the controller
 //	/cluster/id                             persistent {"version":"1","id":"<22-char uuid>"}
+//	/latest_producer_id_block               persistent {"version":1,"broker":0,"block_start":"0","block_end":"999"}
 //
 // JSON examples (key order is not significant, as in Kafka):
 //

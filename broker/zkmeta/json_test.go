@@ -160,6 +160,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"version":1,"config":{"a":"b"}}`))
 	f.Add([]byte(`{"version":2,"entity_path":"topics/t"}`))
 	f.Add([]byte(`{"version":"1","id":"abc"}`))
+	f.Add([]byte(`{"version":1,"broker":0,"block_start":"0","block_end":"999"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		check := func(what string, err error) {
 			if err != nil && !errors.Is(err, ErrCorrupt) {
@@ -204,5 +205,12 @@ func FuzzDecode(f *testing.F) {
 		check("change", err)
 		_, err = decodeClusterID(data)
 		check("cluster id", err)
+		if b, err := decodeProducerIDBlock(data); err == nil {
+			if b2, err := decodeProducerIDBlock(encodeProducerIDBlock(b)); err != nil || b2 != b {
+				t.Fatalf("producer id block round trip: %+v -> %+v, %v", b, b2, err)
+			}
+		} else {
+			check("producer id block", err)
+		}
 	})
 }

@@ -62,6 +62,7 @@ func Run(t *testing.T, newServer ServerFactory) {
 		{"ClosedClientErrors", testClosedClientErrors},
 		{"ChrootIsolation", testChrootIsolation},
 		{"TopicLifecycle", testTopicLifecycle},
+		{"ProducerIDBlocks", testProducerIDBlocks},
 		{"Watches", testWatches},
 		{"WatchPreexisting", testWatchPreexisting},
 	}
@@ -1010,5 +1011,55 @@ func testWatchPreexisting(t *testing.T, e env) {
 		func(ev zkmeta.Event) bool { return ev.Kind == zkmeta.ConfigChanged && ev.Name == "topics/pre-b" })
 	if slices.Contains(seen, "topics/pre-a") {
 		t.Errorf("a notification from before Watch was replayed: %v", seen)
+	}
+}
+
+// testProducerIDBlocks: brokers racing for producer id blocks get disjoint,
+// consecutive blocks of 1000, and the znode holds Kafka's JSON.
+func testProducerIDBlocks(t *testing.T, e env) {
+	ctx := testCtx(t)
+	r := raw(t, e)
+	a, b := connect(t, e), connect(t, e)
+	if err := a.EnsurePaths(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, err := a.AllocateProducerIDs(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first != (zkmeta.ProducerIDBlock{Broker: 3, Start: 0, End: 999}) {
+		t.Errorf("first block %+v", first)
+	}
+	m, _ := getJSON(t, r, "/latest_producer_id_block")
+	jsonEq(t, "/latest_producer_id_block", m, `{"version":1,"broker":3,"block_start":"0","block_end":"999"}`)
+	const per = 15
+	var mu sync.Mutex
+	var blocks []zkmeta.ProducerIDBlock
+	var wg sync.WaitGroup
+	for i, c := range []*zkmeta.Client{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < per; j++ {
+				blk, err := c.AllocateProducerIDs(ctx, int32(i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				blocks = append(blocks, blk)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(blocks, func(i, j int) bool { return blocks[i].Start < blocks[j].Start })
+	if len(blocks) != 2*per {
+		t.Fatalf("%d blocks", len(blocks))
+	}
+	for i, blk := range blocks {
+		if want := int64(i+1) * 1000; blk.Start != want || blk.End != want+999 {
+			t.Fatalf("block %d = %+v, want [%d, %d] (blocks must be disjoint and consecutive)", i, blk, want, want+999)
+		}
 	}
 }
