@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gregorlog/gregor/internal/cli"
+	"github.com/gregorlog/gregor/internal/clitest"
 	"github.com/gregorlog/gregor/internal/kafkatest"
 	"github.com/gregorlog/gregor/internal/testutil"
 )
@@ -301,9 +302,9 @@ func TestUsageAndUnreachable(t *testing.T) {
 }
 
 func TestBenchZK(t *testing.T) {
-	for _, impl := range zkServers {
-		t.Run(impl.name, func(t *testing.T) {
-			addr := impl.start(t)
+	for _, impl := range clitest.ZKServers() {
+		t.Run(impl.Name, func(t *testing.T) {
+			addr := impl.Start(t)
 			r := mustBench(t, "zk", "--server", addr, "--clients", "3", "--ops", "300", "--mix", "create=30,get=40,set=20,exists=5,delete=5", "--json")
 			var res zkResult
 			if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {

@@ -6,49 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gregorlog/gregor/internal/zkref"
-	"github.com/gregorlog/gregor/zkstore"
-	"github.com/gregorlog/gregor/zkstore/config"
+	"github.com/gregorlog/gregor/internal/clitest"
 )
 
-// zkServers are the ZooKeeper implementations `gregor zk` is tested
-// against: Apache ZooKeeper 3.8 (the reference) and Gregor's zkstore.
-var zkServers = []struct {
-	name  string
-	start func(t *testing.T) string
-}{
-	{"zkref", func(t *testing.T) string {
-		return zkref.Start(t, zkref.Config{JVMProps: map[string]string{"zookeeper.extendedTypesEnabled": "true"}}).Addr
-	}},
-	{"zkstore", startZkstore},
-}
-
-// startZkstore runs Gregor's ZooKeeper-compatible server on loopback.
-func startZkstore(t *testing.T) string {
-	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.DataLogDir = cfg.DataDir
-	cfg.ClientPort = 0
-	cfg.ClientPortAddress = "127.0.0.1"
-	cfg.AdminEnableServer = false
-	cfg.ExtendedTypesEnabled = true
-	cfg.ForceSync = false // test data only
-	srv, err := zkstore.NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv.Addr().String()
-}
-
 func TestZK(t *testing.T) {
-	for _, impl := range zkServers {
-		t.Run(impl.name, func(t *testing.T) {
-			addr := impl.start(t)
+	for _, impl := range clitest.ZKServers() {
+		t.Run(impl.Name, func(t *testing.T) {
+			addr := impl.Start(t)
 			zk := func(stdin string, args ...string) result {
 				return gregor(t, stdin, append([]string{"zk", "-server", addr}, args...)...)
 			}
