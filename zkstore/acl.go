@@ -116,10 +116,13 @@ func fixupACL(in []ACL, a *authSet) ([]ACL, bool) {
 			}
 			add(e)
 		case "auth":
+			// Expands to the ids whose provider counts as authenticated
+			// (digest only: ip is not, super has no provider), in the
+			// order of ZooKeeper's authInfo set.
 			found := false
 			if a != nil {
-				for _, id := range a.ids {
-					if id.Scheme == "digest" || id.Scheme == "super" {
+				for _, id := range javaSetOrder(a.ids) {
+					if id.Scheme == "digest" {
 						add(ACL{Perms: e.Perms, Scheme: id.Scheme, ID: id.ID})
 						found = true
 					}
@@ -129,7 +132,7 @@ func fixupACL(in []ACL, a *authSet) ([]ACL, bool) {
 				return nil, false
 			}
 		case "digest":
-			if !strings.Contains(e.ID, ":") {
+			if !validDigestID(e.ID) {
 				return nil, false
 			}
 			add(e)
@@ -167,4 +170,14 @@ func maskDigests(acl []ACL) []ACL {
 		out[i] = e
 	}
 	return out
+}
+
+// validDigestID is DigestAuthenticationProvider.isValid: id.split(":") has
+// exactly two parts (Java's split drops trailing empty strings).
+func validDigestID(id string) bool {
+	parts := strings.Split(id, ":")
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return len(parts) == 2
 }

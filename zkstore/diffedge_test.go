@@ -164,6 +164,19 @@ var edgeSteps = []edgeStep{
 	{1, proto.OpDelete, &proto.DeleteRequest{Path: "/nope/x", Version: -1}, nil},
 	{1, proto.OpSetData, &proto.SetDataRequest{Path: "/p/", Version: -1}, stat},
 	{1, proto.OpCheck, &proto.CheckVersionRequest{Path: "/p", Version: 0}, stat},
+	{1, proto.OpAuth, &proto.AuthPacket{Scheme: "digest", Auth: []byte("zed:1")}, nil},
+	{1, proto.OpAuth, &proto.AuthPacket{Scheme: "digest", Auth: []byte("amy:2")}, nil},
+	{1, proto.OpAuth, &proto.AuthPacket{Scheme: "digest", Auth: []byte("super:test")}, nil},
+	{1, proto.OpCreate2, &proto.CreateRequest{Path: "/au", ACL: append(acl(3, "auth", ""), acl(1, "world", "anyone")...)}, create2},
+	{1, proto.OpGetACL, &proto.PathRequest{Path: "/au"}, getACL},
+	{1, proto.OpCreate2, &proto.CreateRequest{Path: "/dup", ACL: append(acl(3, "world", "anyone"), acl(3, "world", "anyone")...)}, create2},
+	{1, proto.OpGetACL, &proto.PathRequest{Path: "/dup"}, getACL},
+	{1, proto.OpCreate2, &proto.CreateRequest{Path: "/d3", ACL: acl(31, "digest", "a:b:c")}, create2},
+	{1, proto.OpCreate2, &proto.CreateRequest{Path: "/ipc", ACL: acl(31, "ip", "10.0.0.0/8")}, create2},
+	{1, proto.OpCreate2, &proto.CreateRequest{Path: "/ipb", ACL: acl(31, "ip", "10.0.0.0/33")}, create2},
+	{1, proto.OpCreate2, &proto.CreateRequest{Path: "/perm", ACL: acl(0, "world", "anyone")}, create2},
+	{1, proto.OpGetData, &proto.PathWatchRequest{Path: "/perm"}, getData},
+	{1, proto.OpCreate2, &proto.CreateRequest{Path: "/perm/x", ACL: proto.WorldAnyone()}, create2},
 }
 
 // render prints a reply with zxids and times dropped, keeping what both
