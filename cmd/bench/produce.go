@@ -39,7 +39,9 @@ report throughput and produce-ack latency. The topic is created (with
 and the client's batch, request and fetch limits grow with --size, so
 --size 15MB (15,000,000 bytes) just works, also on an existing topic that
 allows 15 MiB messages as the sample server.properties does. An existing
-topic too small for one record is reported as an error up front.
+topic whose max.message.bytes is too small for one record is an error
+(up front when the topic or broker sets it explicitly, otherwise from the
+broker's MESSAGE_TOO_LARGE), with the command that raises the limit.
 
 Without --rate, producers send as fast as the client's buffer allows.
 With --rate R (records/s over all producers) sends follow a fixed
