@@ -230,8 +230,12 @@ func (c *conn) handshake(req *proto.ConnectRequest) bool {
 		ok = ok && hmac.Equal(req.Passwd, sessionPassword(s.secret, id))
 		var old *conn
 		if ok {
+			// The reattaching client negotiates its timeout afresh, and
+			// the session's deadlines follow it (touchSession(id, to)).
+			to = c.negotiateTimeout(req.TimeOut)
 			s.smu.Lock()
 			if ok = s.tracker.Touch(id, s.nowMs()); ok {
+				s.tracker.Add(id, int64(to), s.nowMs())
 				old = s.owners[id]
 				s.owners[id] = c
 			}

@@ -274,3 +274,45 @@ func TestDifferentialEdgeCases(t *testing.T) {
 		}
 	}
 }
+
+// connectCases are handshakes compared between the two servers.
+func connectCases(t *testing.T, addr string) []string {
+	var out []string
+	try := func(name string, req proto.ConnectRequest) *rawClient {
+		rc, resp := dialRawAddr(t, addr, req)
+		if resp == nil {
+			out = append(out, name+": closed")
+			return rc
+		}
+		out = append(out, fmt.Sprintf("%s: timeout=%d newSession=%v passwd=%d readOnly=%v/%v", name, resp.TimeOut, resp.SessionID != 0, len(resp.Passwd), resp.HasReadOnly, resp.ReadOnly))
+		return rc
+	}
+	pw := make([]byte, 16)
+	try("short timeout", proto.ConnectRequest{TimeOut: 10, Passwd: pw})
+	try("long timeout", proto.ConnectRequest{TimeOut: 1 << 30, Passwd: pw})
+	try("readOnly client", proto.ConnectRequest{TimeOut: 5000, Passwd: pw, HasReadOnly: true, ReadOnly: true})
+	try("unknown session", proto.ConnectRequest{TimeOut: 5000, SessionID: 0x1234, Passwd: pw, HasReadOnly: true})
+	try("future zxid", proto.ConnectRequest{TimeOut: 5000, LastZxidSeen: 1 << 40, Passwd: pw})
+	rc := try("fresh", proto.ConnectRequest{TimeOut: 6000, Passwd: pw})
+	bad := append([]byte(nil), rc.passwd...)
+	bad[3] ^= 0x55
+	try("wrong password", proto.ConnectRequest{TimeOut: 6000, SessionID: rc.session, Passwd: bad})
+	try("short password", proto.ConnectRequest{TimeOut: 6000, SessionID: rc.session, Passwd: rc.passwd[:8]})
+	try("reattach", proto.ConnectRequest{TimeOut: 9000, SessionID: rc.session, Passwd: rc.passwd})
+	return out
+}
+
+func TestDifferentialConnect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Apache ZooKeeper")
+	}
+	ref := zkref.Start(t)
+	s := startTestServer(t, testSettings(t))
+	want := connectCases(t, ref.Addr)
+	got := connectCases(t, s.Addr().String())
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("handshake differs:\n zookeeper: %s\n zkstore:   %s", want[i], got[i])
+		}
+	}
+}

@@ -41,8 +41,9 @@ func (t *SessionTracker) roundToNextTick(ms int64) int64 {
 // deadline of now + timeout.
 func (t *SessionTracker) Add(id int64, timeoutMs int64, nowMs int64) {
 	if s := t.sessions[id]; s != nil {
+		// A new timeout re-bases the deadline, even to an earlier one.
 		s.timeoutMs = timeoutMs
-		t.Touch(id, nowMs)
+		t.move(id, s, t.roundToNextTick(nowMs+timeoutMs))
 		return
 	}
 	s := &trackedSession{timeoutMs: timeoutMs}
