@@ -132,7 +132,7 @@ func (b *Broker) longPoll(ctx context.Context, q *kmsg.FetchRequest, prev *fetch
 // readFetch reads every requested partition once (see the file comment
 // for the limits).
 func (b *Broker) readFetch(q *kmsg.FetchRequest) *fetchResult {
-	limit := int64(b.cfg.Long("fetch.max.bytes"))
+	limit := int64(b.conf().Long("fetch.max.bytes"))
 	if q.MaxBytes > 0 && int64(q.MaxBytes) < limit {
 		limit = int64(q.MaxBytes)
 	}

@@ -52,7 +52,7 @@ func handleMetadata(b *Broker, ctx context.Context, r *netio.Request, req kmsg.R
 		}
 		return respond(r, resp)
 	}
-	autoCreate := b.cfg.Bool("auto.create.topics.enable") && (r.APIVersion < 4 || q.AllowAutoTopicCreation)
+	autoCreate := b.conf().Bool("auto.create.topics.enable") && (r.APIVersion < 4 || q.AllowAutoTopicCreation)
 	for _, rt := range q.Topics {
 		var t *topicMeta
 		if rt.Topic != nil && *rt.Topic != "" {

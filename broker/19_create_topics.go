@@ -77,7 +77,7 @@ func handleCreateTopics(b *Broker, ctx context.Context, r *netio.Request, req km
 			} else if rf == 0 {
 				rf = qt.ReplicationFactor
 				if rf == -1 {
-					rf = int16(b.cfg.Int("default.replication.factor"))
+					rf = int16(b.conf().Int("default.replication.factor"))
 				}
 			}
 			rt.ReplicationFactor = rf
@@ -92,7 +92,7 @@ func handleCreateTopics(b *Broker, ctx context.Context, r *netio.Request, req km
 
 // createdConfigs is the v5+ config list of a created topic.
 func (b *Broker) createdConfigs(overrides map[string]string) []kmsg.CreateTopicsResponseTopicConfig {
-	entries, err := b.cfg.DescribeTopic(overrides)
+	entries, err := b.conf().DescribeTopic(overrides)
 	if err != nil {
 		return nil
 	}

@@ -44,7 +44,10 @@ type Options struct {
 
 // Broker is one Gregor broker.
 type Broker struct {
+	// cfg is server.properties as started; cur adds the dynamic broker
+	// configs from ZooKeeper (read it with conf()).
 	cfg  *config.Config
+	cur  atomic.Pointer[config.Config]
 	opts Options
 	log  *slog.Logger
 	id   int32
@@ -96,6 +99,7 @@ func New(cfg *config.Config, opts Options) (*Broker, error) {
 		}
 	}
 	b := &Broker{cfg: cfg, opts: opts, log: opts.Logger, id: cfg.BrokerID(), fatal: make(chan error, 1)}
+	b.cur.Store(cfg)
 	b.meta.init()
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil
@@ -103,6 +107,10 @@ func New(cfg *config.Config, opts Options) (*Broker, error) {
 
 // ID is broker.id.
 func (b *Broker) ID() int32 { return b.id }
+
+// conf is the effective configuration: server.properties with the dynamic
+// broker configs (/config/brokers/<id> and <default>) on top.
+func (b *Broker) conf() *config.Config { return b.cur.Load() }
 
 // ClusterID is the cluster id read from (or written to) /cluster/id.
 func (b *Broker) ClusterID() string { return b.clusterID }
@@ -157,7 +165,7 @@ func (b *Broker) start() error {
 			}
 		}
 	}
-	if b.cfg.ZooKeeper().Embedded() {
+	if b.conf().ZooKeeper().Embedded() {
 		addr, err := b.startEmbedded()
 		if err != nil {
 			return err
@@ -176,22 +184,23 @@ func (b *Broker) start() error {
 	if b.clusterID, err = zc.ClusterID(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
+	b.loadDynamicConfig(ctx)
 	if b.eng, err = engine.Open(b.engineConfig(), engine.Options{Logf: func(f string, a ...any) { b.log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
-		return fmt.Errorf("%w: log.dirs %v: %w", ErrStart, b.cfg.LogDirs(), err)
+		return fmt.Errorf("%w: log.dirs %v: %w", ErrStart, b.conf().LogDirs(), err)
 	}
 	events := zc.Watch(ctx)
 	if err := b.loadAllTopics(ctx); err != nil {
 		return fmt.Errorf("%w: reading topics: %w", ErrStart, err)
 	}
 	ncfg := netio.Config{
-		NetworkThreads:      int(b.cfg.Int("num.network.threads")),
-		IOThreads:           int(b.cfg.Int("num.io.threads")),
-		SendBufferBytes:     int(b.cfg.Int("socket.send.buffer.bytes")),
-		ReceiveBufferBytes:  int(b.cfg.Int("socket.receive.buffer.bytes")),
-		MaxRequestBytes:     b.cfg.Int("socket.request.max.bytes"),
-		ConnectionsMaxIdle:  b.cfg.Duration("connections.max.idle.ms"),
-		MaxConnections:      int(b.cfg.Int("max.connections")),
-		MaxConnectionsPerIP: int(b.cfg.Int("max.connections.per.ip")),
+		NetworkThreads:      int(b.conf().Int("num.network.threads")),
+		IOThreads:           int(b.conf().Int("num.io.threads")),
+		SendBufferBytes:     int(b.conf().Int("socket.send.buffer.bytes")),
+		ReceiveBufferBytes:  int(b.conf().Int("socket.receive.buffer.bytes")),
+		MaxRequestBytes:     b.conf().Int("socket.request.max.bytes"),
+		ConnectionsMaxIdle:  b.conf().Duration("connections.max.idle.ms"),
+		MaxConnections:      int(b.conf().Int("max.connections")),
+		MaxConnectionsPerIP: int(b.conf().Int("max.connections.per.ip")),
 		ZeroCopy:            !b.opts.ZeroCopyOff,
 		Logger:              b.log,
 	}
@@ -201,13 +210,13 @@ func (b *Broker) start() error {
 	if ncfg.ReceiveBufferBytes == 0 {
 		ncfg.ReceiveBufferBytes = -1
 	}
-	for _, l := range b.cfg.Listeners() {
+	for _, l := range b.conf().Listeners() {
 		ncfg.Listeners = append(ncfg.Listeners, netio.Listener{Name: l.Name, Protocol: l.SecurityProtocol, Host: l.Host, Port: l.Port})
 	}
 	if b.srv, err = netio.Listen(ncfg, b); err != nil {
-		return fmt.Errorf("%w: listeners %v: %w", ErrStart, b.cfg.Listeners(), err)
+		return fmt.Errorf("%w: listeners %v: %w", ErrStart, b.conf().Listeners(), err)
 	}
-	info := zkmeta.BrokerInfo{ID: b.id, Endpoints: b.advertised(), Rack: b.cfg.String("broker.rack")}
+	info := zkmeta.BrokerInfo{ID: b.id, Endpoints: b.advertised(), Rack: b.conf().String("broker.rack")}
 	if _, err := zc.RegisterBroker(ctx, info); err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
@@ -223,7 +232,7 @@ func (b *Broker) start() error {
 		if ok {
 			b.onLeadership(ctx, l)
 		}
-	case <-time.After(b.cfg.ZkConnectionTimeout()):
+	case <-time.After(b.conf().ZkConnectionTimeout()):
 		b.log.Warn("no controller elected yet; continuing")
 	}
 	b.wg.Add(2)
@@ -246,7 +255,7 @@ func (b *Broker) start() error {
 // startEmbedded runs zkstore inside the process on a loopback port, with
 // its data under embedded.zookeeper.data.dir.
 func (b *Broker) startEmbedded() (string, error) {
-	dir, err := filepath.Abs(b.cfg.EmbeddedZooKeeperDir())
+	dir, err := filepath.Abs(b.conf().EmbeddedZooKeeperDir())
 	if err != nil {
 		return "", fmt.Errorf("%w: embedded.zookeeper.data.dir: %w", ErrStart, err)
 	}
@@ -272,7 +281,7 @@ func (b *Broker) startEmbedded() (string, error) {
 // advertised returns advertised.listeners with port 0 replaced by the port
 // actually bound by the listener of the same name.
 func (b *Broker) advertised() []config.Listener {
-	adv := b.cfg.AdvertisedListeners()
+	adv := b.conf().AdvertisedListeners()
 	for i, l := range adv {
 		if a, ok := b.srv.Addr(l.Name).(*net.TCPAddr); ok && a != nil {
 			if l.Port == 0 {

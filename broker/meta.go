@@ -184,6 +184,8 @@ func (b *Broker) onEvent(ctx context.Context, ev zkmeta.Event) {
 	case zkmeta.ConfigChanged:
 		if t, ok := strings.CutPrefix(ev.Name, "topics/"); ok {
 			b.loadTopicLogged(ctx, t)
+		} else if strings.HasPrefix(ev.Name, "brokers/") {
+			b.loadDynamicConfig(ctx)
 		}
 	case zkmeta.DeletionsChanged:
 		if _, ok := b.controller(); ok {
@@ -235,11 +237,11 @@ func (b *Broker) loadTopic(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	tc, err := b.cfg.Topic(overrides)
+	tc, err := b.conf().Topic(overrides)
 	if err != nil {
 		b.log.Warn("topic has invalid config overrides; using defaults", "topic", name, "err", err)
 		overrides = map[string]string{}
-		tc, _ = b.cfg.Topic(nil)
+		tc, _ = b.conf().Topic(nil)
 	}
 	if old := b.meta.topic(name); old != nil && old.ID != decodeTopicID(a.TopicID) {
 		// Deleted and re-created while we were not looking: the old
@@ -266,12 +268,11 @@ func (b *Broker) loadTopic(ctx context.Context, name string) error {
 		}
 		l, err := b.eng.Log(name, p.ID)
 		if errors.Is(err, engine.ErrUnknownLog) {
-			_, err = b.eng.CreateLog(name, p.ID, etc)
-			if errors.Is(err, engine.ErrLogExists) {
-				err = nil
-			}
-		} else if err == nil {
-			ec := b.eng.Config()
+			l, err = b.eng.CreateLog(name, p.ID, etc)
+		}
+		if err == nil {
+			// Resolve against the current (possibly dynamic) broker config.
+			ec := b.engineConfig()
 			err = l.SetTopicConfig(&ec, etc)
 		}
 		if err != nil {
@@ -410,10 +411,10 @@ func (b *Broker) createTopic(ctx context.Context, name string, partitions int32,
 	brokers := b.liveBrokerIDs()
 	if len(assignment) == 0 {
 		if partitions == -1 {
-			partitions = b.cfg.Int("num.partitions")
+			partitions = b.conf().Int("num.partitions")
 		}
 		if rf == -1 {
-			rf = int16(b.cfg.Int("default.replication.factor"))
+			rf = int16(b.conf().Int("default.replication.factor"))
 		}
 		if partitions <= 0 {
 			return nil, fmt.Errorf("%w: number of partitions must be larger than 0", errInvalidPartitions)
@@ -464,7 +465,7 @@ func (b *Broker) deleteTopic(ctx context.Context, name string) error {
 	if !ok {
 		return errNotController
 	}
-	if !b.cfg.Bool("delete.topic.enable") {
+	if !b.conf().Bool("delete.topic.enable") {
 		return errTopicDeletionDisabled
 	}
 	if b.meta.topic(name) == nil {
