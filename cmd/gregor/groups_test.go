@@ -207,6 +207,28 @@ func TestGetOffsets(t *testing.T) {
 	if r := get("--topic", "b", "--partitions", "0", "--format", "json"); !strings.Contains(r.stdout, `"offset": 4`) {
 		t.Errorf("json: %q", r.stdout)
 	}
+	// --topic-partitions: topic regexes with N, N-M (M excluded), N- and -M.
+	for spec, want := range map[string]string{
+		"a:1":       "a:1:",
+		"a:0-1,b":   "a:0:,b:0:",
+		"a:1-":      "a:1:",
+		"a:-1":      "a:0:",
+		"[ab]":      "a:0:,a:1:,b:0:",
+		":0":        "a:0:,b:0:",
+		"b:0,b:0-5": "b:0:",
+	} {
+		r := get("--topic-partitions", spec, "--time", "-2")
+		var got []string
+		for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			got = append(got, strings.TrimSuffix(l, "0"))
+		}
+		if r.code != 0 || strings.Join(got, ",") != want {
+			t.Errorf("--topic-partitions %s: got %q (exit %d), want %s", spec, r.stdout, r.code, want)
+		}
+	}
+	wantExit(t, get("--topic-partitions", "a:x"), 2, "Invalid rule specification: a:x")
+	wantExit(t, get("--topic-partitions", "a", "--topic", "a"), 2, "--topic-partitions cannot be used with --topic or --partitions")
+	wantExit(t, get("--topic-partitions", "zzz"), 1, "Could not match any topic-partitions")
 	wantExit(t, get("--topic", "missing"), 1, "Error: Could not match any topic-partitions with the specified filters")
 	wantExit(t, get("--topic", "b", "--partitions", "7"), 1, "Could not match any topic-partitions")
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -16,6 +18,7 @@ type getOffsetsOpts struct {
 	bootstrap       string
 	topic           string
 	partitions      string
+	topicPartitions string
 	time            string
 	excludeInternal bool
 }
@@ -34,7 +37,8 @@ func newGetOffsetsCmd(g *globals) *cobra.Command {
 Partitions with no such offset are left out, as Kafka's tool does.`,
 		Example: `  gregor get-offsets --bootstrap-server 127.0.0.1:9092 --topic orders
   gregor get-offsets --bootstrap-server 127.0.0.1:9092 --topic 'orders.*' --time -2
-  gregor get-offsets --bootstrap-server 127.0.0.1:9092 --topic orders --partitions 0,1 --time 1767225600000`,
+  gregor get-offsets --bootstrap-server 127.0.0.1:9092 --topic orders --partitions 0,1 --time 1767225600000
+  gregor get-offsets --bootstrap-server 127.0.0.1:9092 --topic-partitions 'orders:0-2,audit.*'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runGetOffsets(cmd, g, o) },
 	}
@@ -42,6 +46,7 @@ Partitions with no such offset are left out, as Kafka's tool does.`,
 	f.StringVar(&o.bootstrap, "bootstrap-server", "", "REQUIRED: the broker(s) to connect to, host:port[,host:port]")
 	f.StringVar(&o.topic, "topic", "", "topic name or regular expression (all topics if unset)")
 	f.StringVar(&o.partitions, "partitions", "", "comma-separated partition ids (all if unset)")
+	f.StringVar(&o.topicPartitions, "topic-partitions", "", "instead of --topic/--partitions: 'topic1:1,topic2:0-3,topic3,topic4:5-,topic5:-3' (topics are regular expressions; N-M excludes M)")
 	f.StringVar(&o.time, "time", "-1", "-1/latest, -2/earliest, -3/max-timestamp or a timestamp in ms")
 	f.BoolVar(&o.excludeInternal, "exclude-internal-topics", false, "leave internal topics out")
 	return cmd
@@ -70,7 +75,19 @@ func runGetOffsets(cmd *cobra.Command, g *globals, o *getOffsetsOpts) error {
 		}
 		ts = n
 	}
-	var parts map[int32]bool
+	var (
+		parts map[int32]bool
+		rules []tpRule
+	)
+	if o.topicPartitions != "" {
+		if o.topic != "" || o.partitions != "" {
+			return cli.Usagef("--topic-partitions cannot be used with --topic or --partitions")
+		}
+		var err error
+		if rules, err = parseTopicPartitions(o.topicPartitions); err != nil {
+			return cli.Usagef("%v", err)
+		}
+	}
 	if o.partitions != "" {
 		ps, err := splitCommaInts(o.partitions)
 		if err != nil {
@@ -80,6 +97,18 @@ func runGetOffsets(cmd *cobra.Command, g *globals, o *getOffsetsOpts) error {
 		for _, p := range ps {
 			parts[p] = true
 		}
+	}
+	// allowed decides for one partition, from either kind of filter.
+	allowed := func(topic string, p int32) bool {
+		if rules == nil {
+			return parts == nil || parts[p]
+		}
+		for _, r := range rules {
+			if r.matches(topic, p) {
+				return true
+			}
+		}
+		return false
 	}
 	adm, cl, err := admin(cmd, g, o.bootstrap)
 	if err != nil {
@@ -96,6 +125,18 @@ func runGetOffsets(cmd *cobra.Command, g *globals, o *getOffsetsOpts) error {
 	if err != nil {
 		return err
 	}
+	if rules != nil {
+		var kept []string
+		for _, t := range topics {
+			for _, r := range rules {
+				if r.topic.MatchString(t) {
+					kept = append(kept, t)
+					break
+				}
+			}
+		}
+		topics = kept
+	}
 	if len(topics) == 0 {
 		return fmt.Errorf("Could not match any topic-partitions with the specified filters")
 	}
@@ -108,7 +149,7 @@ func runGetOffsets(cmd *cobra.Command, g *globals, o *getOffsetsOpts) error {
 		rt := kmsg.NewListOffsetsRequestTopic()
 		rt.Topic = name
 		for _, pd := range md.Topics[name].Partitions.Sorted() {
-			if parts != nil && !parts[pd.Partition] {
+			if !allowed(name, pd.Partition) {
 				continue
 			}
 			rp := kmsg.NewListOffsetsRequestTopicPartition()
@@ -154,4 +195,69 @@ func runGetOffsets(cmd *cobra.Command, g *globals, o *getOffsetsOpts) error {
 		fmt.Fprintf(out, "%s:%d:%d\n", l.Topic, l.Partition, l.Offset)
 	}
 	return nil
+}
+
+// tpRule is one element of --topic-partitions: a topic regular expression
+// and a partition range [lo, hi); hi < 0 means no upper bound.
+type tpRule struct {
+	topic  *regexp.Regexp
+	lo, hi int32
+}
+
+func (r tpRule) matches(topic string, p int32) bool {
+	return r.topic.MatchString(topic) && p >= r.lo && (r.hi < 0 || p < r.hi)
+}
+
+// parseTopicPartitions parses GetOffsetShell's --topic-partitions list:
+// TopicPattern(:PartitionPattern)? | :PartitionPattern, where a partition
+// pattern is N, N-M (M excluded), N- or -M.
+func parseTopicPartitions(spec string) ([]tpRule, error) {
+	var rules []tpRule
+	for _, item := range strings.Split(spec, ",") {
+		topic, part, hasPart := strings.Cut(item, ":")
+		if topic == "" && !hasPart {
+			return nil, fmt.Errorf("Invalid rule specification: %s", item)
+		}
+		if topic == "" {
+			topic = ".*"
+		}
+		re, err := regexp.Compile("^(?:" + topic + ")$")
+		if err != nil {
+			return nil, fmt.Errorf("Invalid rule specification: %s: %v", item, err)
+		}
+		r := tpRule{topic: re, lo: 0, hi: -1}
+		num := func(s string) (int32, error) {
+			n, err := strconv.ParseInt(s, 10, 32)
+			if err != nil || n < 0 {
+				return 0, fmt.Errorf("Invalid rule specification: %s", item)
+			}
+			return int32(n), nil
+		}
+		if hasPart {
+			lo, hi, isRange := strings.Cut(part, "-")
+			switch {
+			case !isRange:
+				n, err := num(part)
+				if err != nil {
+					return nil, err
+				}
+				r.lo, r.hi = n, n+1
+			case lo == "" && hi == "":
+				return nil, fmt.Errorf("Invalid rule specification: %s", item)
+			default:
+				if lo != "" {
+					if r.lo, err = num(lo); err != nil {
+						return nil, err
+					}
+				}
+				if hi != "" {
+					if r.hi, err = num(hi); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
 }
