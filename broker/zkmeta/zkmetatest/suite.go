@@ -847,6 +847,15 @@ func testTopicLifecycle(t *testing.T, e env) {
 	if err := c.MarkTopicForDeletion(ctx, f, "orders"); err != nil {
 		t.Fatal(err)
 	}
+	cl, err := c.ReadCluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	om := cl.Topics["orders"]
+	if cl.Controller != 1 || len(cl.Topics) != 1 || !om.MarkedForDeletion || om.Assignment.TopicID != a.TopicID ||
+		len(om.States) != 3 || om.States[0].Leader != 2 || om.Configs["retention.ms"] != "1000" {
+		t.Errorf("ReadCluster = %+v", cl)
+	}
 	if err := c.MarkTopicForDeletion(ctx, f, "orders"); err != nil {
 		t.Errorf("marking twice: %v", err)
 	}
