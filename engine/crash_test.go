@@ -38,7 +38,6 @@ func TestCrashChild(t *testing.T) {
 	}
 	round, _ := strconv.Atoi(os.Getenv("GREGOR_ENGINE_CRASH_ROUND"))
 	cfg := testConfig(dir)
-	cfg.FlushIntervalMessages = 1
 	cfg.SegmentBytes = 1 << 20
 	cfg.IndexIntervalBytes = 1024
 	m, err := Open(cfg, Options{})
@@ -52,6 +51,12 @@ func TestCrashChild(t *testing.T) {
 			fmt.Println("CREATEERR", err)
 			os.Exit(3)
 		}
+	}
+	// The topic, not the broker, asks for durability; topic configs are
+	// re-applied after Open as the broker does.
+	if _, err := m.SetTopicConfig("crash", TopicConfig{FlushMessages: Ptr[int64](1)}); err != nil {
+		fmt.Println("CONFIGERR", err)
+		os.Exit(3)
 	}
 	fmt.Println("READY")
 	var mu sync.Mutex

@@ -717,15 +717,29 @@ func validTopic(t string) error {
 	return nil
 }
 
-// SetTopicConfig changes a log's topic overrides (AlterConfigs).
-func (l *Log) SetTopicConfig(c *Config, tc TopicConfig) error {
-	lc, err := resolve(c, tc)
+// SetTopicConfig applies topic overrides to every partition of topic
+// (AlterConfigs). Open loads logs with the broker defaults because topic
+// configuration lives in the coordination service, not in the log dir:
+// the broker calls this for each topic after Open. It returns the number
+// of partitions updated.
+func (m *Manager) SetTopicConfig(topic string, tc TopicConfig) (int, error) {
+	lc, err := resolve(&m.cfg, tc)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	l.cfg.Store(&lc)
-	return nil
+	n := 0
+	for _, l := range m.Logs() {
+		if l.topic == topic {
+			c := lc
+			l.cfg.Store(&c)
+			n++
+		}
+	}
+	return n, nil
 }
+
+// TopicConfig returns the overrides the log runs with.
+func (l *Log) TopicConfig() TopicConfig { return l.cfg.Load().topic }
 
 // Config returns the broker configuration the manager runs with.
 func (m *Manager) Config() Config { return m.cfg }
