@@ -210,3 +210,5 @@ func isReset(err error) bool {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func readFull(c net.Conn, b []byte) (int, error) { return io.ReadFull(c, b) }
