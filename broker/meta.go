@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -261,64 +262,52 @@ func (b *Broker) loadTopic(ctx context.Context, name string) error {
 		}
 		t.Partitions[i] = pm
 	}
-	etc := engineTopicConfig(tc, overrides)
+	etc := engineTopicConfig(tc)
 	for _, p := range t.Partitions {
 		if p.Leader != b.id {
 			continue
 		}
-		l, err := b.eng.Log(name, p.ID)
+		_, err := b.eng.Log(name, p.ID)
 		if errors.Is(err, engine.ErrUnknownLog) {
-			l, err = b.eng.CreateLog(name, p.ID, etc)
-		}
-		if err == nil {
-			// Resolve against the current (possibly dynamic) broker config.
-			ec := b.engineConfig()
-			err = l.SetTopicConfig(&ec, etc)
+			_, err = b.eng.CreateLog(name, p.ID, etc)
 		}
 		if err != nil {
 			b.log.Error("opening partition log", "topic", name, "partition", p.ID, "err", err)
 		}
 	}
+	// Logs load with the engine's static defaults; the topic's effective
+	// configuration (overrides over dynamic broker configs) lives here.
+	if _, err := b.eng.SetTopicConfig(name, etc); err != nil {
+		b.log.Error("applying topic config", "topic", name, "err", err)
+	}
 	b.meta.put(t)
 	return nil
 }
 
-// engineTopicConfig maps a topic's explicit overrides onto the engine's
-// TopicConfig (nil fields inherit the broker defaults).
-func engineTopicConfig(tc *config.TopicConfig, overrides map[string]string) engine.TopicConfig {
-	var e engine.TopicConfig
-	i64 := func(k string) *int64 {
-		if _, ok := overrides[k]; !ok {
-			return nil
-		}
-		return engine.Ptr(tc.Long(k))
+// engineTopicConfig maps a topic's effective configuration (its overrides
+// over the current broker configuration, dynamic layers included) onto
+// the engine's TopicConfig. Every field is set, so the engine's own static
+// defaults never apply to a topic the broker knows.
+func engineTopicConfig(tc *config.TopicConfig) engine.TopicConfig {
+	i64 := func(k string) *int64 { return engine.Ptr(tc.Long(k)) }
+	i32 := func(k string) *int32 { return engine.Ptr(int32(min(tc.Long(k), math.MaxInt32))) }
+	return engine.TopicConfig{
+		SegmentBytes:     i64("segment.bytes"),
+		SegmentMs:        i64("segment.ms"),
+		SegmentJitterMs:  i64("segment.jitter.ms"),
+		FlushMessages:    i64("flush.messages"),
+		FlushMs:          i64("flush.ms"),
+		MaxMessageBytes:  i32("max.message.bytes"),
+		IndexIntervalB:   i32("index.interval.bytes"),
+		SegmentIndexB:    i32("segment.index.bytes"),
+		TimestampType:    tc.String("message.timestamp.type"),
+		RetentionMs:      i64("retention.ms"),
+		RetentionBytes:   i64("retention.bytes"),
+		CleanupPolicy:    strings.Join(tc.List("cleanup.policy"), ","),
+		DeleteRetentionM: i64("delete.retention.ms"),
+		MinCompactionLag: i64("min.compaction.lag.ms"),
+		FileDeleteDelay:  i64("file.delete.delay.ms"),
 	}
-	i32 := func(k string) *int32 {
-		if _, ok := overrides[k]; !ok {
-			return nil
-		}
-		return engine.Ptr(int32(tc.Long(k)))
-	}
-	e.SegmentBytes = i64("segment.bytes")
-	e.SegmentMs = i64("segment.ms")
-	e.SegmentJitterMs = i64("segment.jitter.ms")
-	e.FlushMessages = i64("flush.messages")
-	e.FlushMs = i64("flush.ms")
-	e.MaxMessageBytes = i32("max.message.bytes")
-	e.IndexIntervalB = i32("index.interval.bytes")
-	e.SegmentIndexB = i32("segment.index.bytes")
-	if _, ok := overrides["message.timestamp.type"]; ok {
-		e.TimestampType = tc.String("message.timestamp.type")
-	}
-	e.RetentionMs = i64("retention.ms")
-	e.RetentionBytes = i64("retention.bytes")
-	if _, ok := overrides["cleanup.policy"]; ok {
-		e.CleanupPolicy = strings.Join(tc.List("cleanup.policy"), ",")
-	}
-	e.DeleteRetentionM = i64("delete.retention.ms")
-	e.MinCompactionLag = i64("min.compaction.lag.ms")
-	e.FileDeleteDelay = i64("file.delete.delay.ms")
-	return e
 }
 
 func (b *Broker) dropTopic(name string) {
