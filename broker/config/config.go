@@ -378,8 +378,14 @@ func (c *Config) IsSet(name string) bool {
 	return src != SourceDefaultConfig
 }
 
-// Int returns an int-typed key (0 when null).
-func (c *Config) Int(name string) int32 { v, _ := c.lookup(name); n, _ := v.(int32); return n }
+// Int returns an integer key as int32 (0 when null). It accepts every
+// integer type, so Int("socket.request.max.bytes") (a size) works; values
+// outside int32 are clamped.
+func (c *Config) Int(name string) int32 {
+	v, _ := c.lookup(name)
+	n, _ := asInt64(v)
+	return int32(min(max(n, -1<<31), 1<<31-1))
+}
 
 // Long returns a long, duration-ms or size key (0 when null).
 func (c *Config) Long(name string) int64 {

@@ -622,3 +622,12 @@ func BenchmarkLoadSample(b *testing.B) {
 		}
 	}
 }
+
+func TestIntGetterAcceptsSizesAndDurations(t *testing.T) {
+	c := mustParse(t, "socket.send.buffer.bytes=65536")
+	if c.Int("socket.send.buffer.bytes") != 65536 || c.Int("socket.request.max.bytes") != 104857600 ||
+		c.Int("zookeeper.session.timeout.ms") != 18000 || c.Int("log.flush.interval.messages") != 1<<31-1 {
+		t.Errorf("Int on size/duration/long keys: %d %d %d %d", c.Int("socket.send.buffer.bytes"), c.Int("socket.request.max.bytes"),
+			c.Int("zookeeper.session.timeout.ms"), c.Int("log.flush.interval.messages"))
+	}
+}
