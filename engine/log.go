@@ -317,6 +317,9 @@ func (l *Log) appendLoop(self *Pending) {
 			p.written = true
 		}
 		clear(l.drainBuf)
+		if invariants.Enabled {
+			l.checkInvariants()
+		}
 		l.mu.Unlock()
 	}
 }
@@ -989,9 +992,12 @@ func (l *Log) checkInvariants() {
 	}
 	segs := l.segments()
 	for i := 1; i < len(segs); i++ {
-		if segs[i].base <= segs[i-1].base {
-			panic(fmt.Sprintf("engine: %s-%d: segments out of order", l.topic, l.partition))
+		if segs[i].base <= segs[i-1].base || segs[i].base < segs[i-1].next.Load() {
+			panic(fmt.Sprintf("engine: %s-%d: segments out of order or overlapping", l.topic, l.partition))
 		}
+	}
+	if act := segs[len(segs)-1]; act.next.Load() != leo {
+		panic(fmt.Sprintf("engine: %s-%d: active segment ends at %d, leo %d", l.topic, l.partition, act.next.Load(), leo))
 	}
 }
 

@@ -624,3 +624,40 @@ func TestPlacementAndDelete(t *testing.T) {
 		t.Fatalf("second open: %v", err)
 	}
 }
+
+func TestDirsAndTopicConfig(t *testing.T) {
+	dirs := []string{t.TempDir(), t.TempDir()}
+	m := openT(t, testConfig(dirs...), Options{})
+	defer m.Close()
+	a, _ := m.CreateLog("cfg", 0, TopicConfig{})
+	b, _ := m.CreateLog("cfg", 1, TopicConfig{})
+	other, _ := m.CreateLog("other", 0, TopicConfig{})
+	appendT(t, a, mkBatch(t, 1, 100, 1, 1))
+	n, err := m.SetTopicConfig("cfg", TopicConfig{MaxMessageBytes: Ptr[int32](150)})
+	if err != nil || n != 2 {
+		t.Fatalf("updated %d: %v", n, err)
+	}
+	for _, l := range []*Log{a, b} {
+		if _, err := l.Append(context.Background(), mkBatch(t, 1, 200, 1, 2), AppendOptions{}); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("new max.message.bytes not applied: %v", err)
+		}
+	}
+	appendT(t, other, mkBatch(t, 1, 200, 1, 3))
+	if _, err := m.SetTopicConfig("cfg", TopicConfig{FlushMessages: Ptr[int64](0)}); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("flush.messages=0 accepted: %v", err)
+	}
+	var total int64
+	parts := 0
+	for _, d := range m.Dirs() {
+		if !d.Online || d.TotalBytes <= 0 || d.UsableBytes <= 0 {
+			t.Fatalf("dir %+v", d)
+		}
+		for _, p := range d.Partitions {
+			total += p.Size
+			parts++
+		}
+	}
+	if parts != 3 || total != a.Size()+b.Size()+other.Size() || total == 0 {
+		t.Fatalf("DescribeLogDirs: %d partitions, %d bytes", parts, total)
+	}
+}
