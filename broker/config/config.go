@@ -33,6 +33,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/gregorlog/gregor/internal/invariants"
 )
 
 // Errors. Every error this package returns wraps one of them.
@@ -382,15 +384,40 @@ func (c *Config) IsSet(name string) bool {
 // integer type, so Int("socket.request.max.bytes") (a size) works; values
 // outside int32 are clamped.
 func (c *Config) Int(name string) int32 {
-	v, _ := c.lookup(name)
+	v := c.typed(name, "integer")
 	n, _ := asInt64(v)
 	return int32(min(max(n, -1<<31), 1<<31-1))
 }
 
+// typed looks a key up for a typed getter; under -tags invariants (and
+// -race) asking for the wrong type panics, so misuse shows in tests
+// instead of reading as a silent zero.
+func (c *Config) typed(name, want string) Value {
+	v, _ := c.lookup(name)
+	if invariants.Enabled && v != nil {
+		ok := false
+		switch want {
+		case "integer":
+			_, ok = asInt64(v)
+		case "bool":
+			_, ok = v.(bool)
+		case "string":
+			_, ok = v.(string)
+		case "list":
+			_, ok = v.([]string)
+		case "double":
+			_, ok = v.(float64)
+		}
+		if !ok {
+			panic(fmt.Sprintf("config: %s is a %T, not a %s", name, v, want))
+		}
+	}
+	return v
+}
+
 // Long returns a long, duration-ms or size key (0 when null).
 func (c *Config) Long(name string) int64 {
-	v, _ := c.lookup(name)
-	n, _ := asInt64(v)
+	n, _ := asInt64(c.typed(name, "integer"))
 	return n
 }
 
@@ -398,20 +425,19 @@ func (c *Config) Long(name string) int64 {
 func (c *Config) Duration(name string) time.Duration { return msDuration(c.Long(name)) }
 
 // Bool returns a boolean key.
-func (c *Config) Bool(name string) bool { v, _ := c.lookup(name); b, _ := v.(bool); return b }
+func (c *Config) Bool(name string) bool { b, _ := c.typed(name, "bool").(bool); return b }
 
 // String returns a string key ("" when null).
-func (c *Config) String(name string) string { v, _ := c.lookup(name); s, _ := v.(string); return s }
+func (c *Config) String(name string) string { s, _ := c.typed(name, "string").(string); return s }
 
 // List returns a list key (nil when null).
 func (c *Config) List(name string) []string {
-	v, _ := c.lookup(name)
-	l, _ := v.([]string)
+	l, _ := c.typed(name, "list").([]string)
 	return slices.Clone(l)
 }
 
 // Double returns a double key.
-func (c *Config) Double(name string) float64 { v, _ := c.lookup(name); f, _ := v.(float64); return f }
+func (c *Config) Double(name string) float64 { f, _ := c.typed(name, "double").(float64); return f }
 
 func msDuration(ms int64) time.Duration {
 	if ms > int64(1<<63-1)/int64(time.Millisecond) {
