@@ -68,8 +68,16 @@ func (r *fileRef) release() {
 		r.f.Close()
 		// Index mappings are tied to the open period of the log file so
 		// that the open-file bound covers them too; they reopen lazily.
-		r.seg.offIdx.close()
-		r.seg.timeIdx.close()
+		// A newer handle (opened after this one was evicted) owns them
+		// if it exists; closing them under its users would make their
+		// index reads fail.
+		s := r.seg
+		s.mu.Lock()
+		if s.ref == nil {
+			s.offIdx.close()
+			s.timeIdx.close()
+		}
+		s.mu.Unlock()
 	}
 	if invariants.Enabled && n < 0 {
 		panic(fmt.Sprintf("engine: %s released more often than acquired", r.seg.logPath))
