@@ -137,3 +137,46 @@ func javaSetOrder(ids []AuthID) []AuthID {
 	sort.SliceStable(out, func(i, j int) bool { return bucket(out[i]) < bucket(out[j]) })
 	return out
 }
+
+// javaTable is the table size of a default HashMap/HashSet holding n
+// entries (16, doubled while n exceeds 3/4 of it).
+func javaTable(n int) uint32 {
+	t := uint32(16)
+	for uint32(n) > t*3/4 {
+		t *= 2
+	}
+	return t
+}
+
+func javaBucket(h int32, table uint32) uint32 {
+	u := uint32(h)
+	return (u ^ u>>16) & (table - 1)
+}
+
+// javaLongHash is java.lang.Long.hashCode.
+func javaLongHash(v int64) int32 { return int32(v ^ int64(uint64(v)>>32)) }
+
+// javaOrderStrings sorts names as a default HashSet<String> iterates them
+// (ties, whose insertion order is unknown here, by name).
+func javaOrderStrings(names []string) {
+	table := javaTable(len(names))
+	sort.Slice(names, func(i, j int) bool {
+		bi, bj := javaBucket(javaStringHash(names[i]), table), javaBucket(javaStringHash(names[j]), table)
+		if bi != bj {
+			return bi < bj
+		}
+		return names[i] < names[j]
+	})
+}
+
+// javaOrderLongs sorts ids as a default HashSet<Long> iterates them.
+func javaOrderLongs(ids []int64) {
+	table := javaTable(len(ids))
+	sort.Slice(ids, func(i, j int) bool {
+		bi, bj := javaBucket(javaLongHash(ids[i]), table), javaBucket(javaLongHash(ids[j]), table)
+		if bi != bj {
+			return bi < bj
+		}
+		return ids[i] < ids[j]
+	})
+}

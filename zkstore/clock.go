@@ -1,6 +1,10 @@
 package zkstore
 
-import "time"
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 // Clock is the server's source of wall time. Tests inject a fake to drive
 // session expiry and TTLs step by step.
@@ -16,3 +20,13 @@ var monoStart = time.Now()
 
 // nanotime is a monotonic clock for latency and fsync statistics only.
 func nanotime() int64 { return int64(time.Since(monoStart)) }
+
+// elapsedMs is the monotonic clock in ms (CLOCK_MONOTONIC, like Java's
+// System.nanoTime that ZooKeeper's cons reports as lresp).
+func elapsedMs() int64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+		return nanotime() / 1e6
+	}
+	return ts.Nano() / 1e6
+}

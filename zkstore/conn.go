@@ -65,7 +65,7 @@ type conn struct {
 	lastOp   string
 	lastCxid int32
 	lastZxid int64
-	lastResp int64 // ms since epoch
+	lastResp int64 // ms of the monotonic clock, as ZooKeeper's currentElapsedTime
 	lastLat  int64
 	latMin   int64
 	latMax   int64
@@ -134,6 +134,14 @@ func (c *conn) serve() {
 	if w, ok := proto.FourLetterWord(n); ok {
 		c.recved.Add(1)
 		c.s.stats.packetsReceived.Add(1)
+		if w == "stmk" && c.s.fourLetterAllowed(w) {
+			// stmk carries the new trace mask as 8 more bytes.
+			var mask [8]byte
+			if _, err := io.ReadFull(br, mask[:]); err != nil {
+				return
+			}
+			c.s.traceMask.Store(int64(binary.BigEndian.Uint64(mask[:])))
+		}
 		c.s.fourLetter(c.nc, w)
 		return
 	}
@@ -423,7 +431,7 @@ func (c *conn) complete(p *pending, bw *bufio.Writer, scratch *[]byte) bool {
 		c.lastCxid = p.xid
 	}
 	c.lastZxid = zxid
-	c.lastResp = time.Now().UnixMilli()
+	c.lastResp = elapsedMs()
 	c.lastLat = latMs
 	if c.latCnt == 0 || latMs < c.latMin {
 		c.latMin = latMs

@@ -84,25 +84,33 @@ func (s *Server) fourLetterOutput(w string) string {
 		s.wmu.Unlock()
 		fmt.Fprintf(&b, "%d connections watching %d paths\nTotal watches:%d\n", conns, paths, total)
 	case "wchc":
+		// WatchesReport: a HashMap of session id to a HashSet of paths,
+		// in Java iteration order, then a blank line.
 		for _, e := range s.watchesBySession() {
 			fmt.Fprintf(&b, "0x%x\n", e.id)
+			javaOrderStrings(e.paths)
 			for _, p := range e.paths {
 				fmt.Fprintf(&b, "\t%s\n", p)
 			}
 		}
+		b.WriteString("\n")
 	case "wchp":
 		for _, e := range s.watchesByPath() {
 			fmt.Fprintf(&b, "%s\n", e.path)
+			javaOrderLongs(e.ids)
 			for _, id := range e.ids {
 				fmt.Fprintf(&b, "\t0x%x\n", id)
 			}
 		}
+		b.WriteString("\n")
 	case "dump":
 		s.writeDump(&b)
 	case "gtmk":
-		b.WriteString("0")
+		// ZooTrace's default text trace mask; tracing itself is not
+		// implemented, so the mask only round-trips through stmk.
+		b.WriteString(strconv.FormatInt(s.traceMask.Load(), 10))
 	case "stmk":
-		b.WriteString("0")
+		b.WriteString(strconv.FormatInt(s.traceMask.Load(), 10))
 	case "hash":
 		b.WriteString("")
 	}
@@ -330,6 +338,15 @@ func (s *Server) monitor() []kv {
 		{"auth_failed_count", s.stats.authFailed.Load()},
 		{"uptime", time.Since(s.started).Milliseconds()},
 		{"last_client_response_size", -1},
+		{"max_client_response_size", -1},
+		{"min_client_response_size", -1},
+		{"non_mtls_remote_conn_count", 0},
+		{"non_mtls_local_conn_count", 0},
+		{"connection_drop_probability", rawJSON("0.0")},
+		{"commit_count", s.stats.commits.Load()},
+		{"snap_count", s.stats.snapshots.Load()},
+		{"connection_rejected", s.stats.rejected.Load()},
+		{"unrecoverable_error_count", map[bool]int{true: 1, false: 0}[s.Err() != nil]},
 		{"avg_fsynctime", rawJSON(javaDouble(favg))},
 		{"min_fsynctime", fmin / 1e6},
 		{"max_fsynctime", fmax / 1e6},
@@ -353,7 +370,14 @@ func (s *Server) watchesBySession() []sessionWatches {
 			out = append(out, sessionWatches{id: w.SessionID(), paths: paths})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	table := javaTable(len(out))
+	sort.Slice(out, func(i, j int) bool {
+		bi, bj := javaBucket(javaLongHash(out[i].id), table), javaBucket(javaLongHash(out[j].id), table)
+		if bi != bj {
+			return bi < bj
+		}
+		return out[i].id < out[j].id
+	})
 	return out
 }
 
@@ -375,7 +399,14 @@ func (s *Server) watchesByPath() []pathWatches {
 		sort.Slice(e.ids, func(i, j int) bool { return e.ids[i] < e.ids[j] })
 		out = append(out, e)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	table := javaTable(len(out))
+	sort.Slice(out, func(i, j int) bool {
+		bi, bj := javaBucket(javaStringHash(out[i].path), table), javaBucket(javaStringHash(out[j].path), table)
+		if bi != bj {
+			return bi < bj
+		}
+		return out[i].path < out[j].path
+	})
 	return out
 }
 

@@ -96,7 +96,8 @@ type Server struct {
 	cwg       sync.WaitGroup // connections
 	started   time.Time
 
-	stats serverStats
+	stats     serverStats
+	traceMask atomic.Int64 // gtmk/stmk; ZooTrace's default 306
 }
 
 // NewServer builds a server from a parsed zoo.cfg and recovers its state
@@ -125,6 +126,7 @@ func newServer(set settings, opts ...Option) (*Server, error) {
 		o(s)
 	}
 	s.stats.reset()
+	s.traceMask.Store(306)
 	s.tracker = NewSessionTracker(int64(set.tickTime))
 	s.snapDir = filepath.Join(set.dataDir, "version-2")
 	s.logDir = filepath.Join(set.dataLogDir, "version-2")
@@ -430,6 +432,7 @@ func (s *Server) commitLoop() {
 		for _, f := range fired {
 			f.W.(*conn).queueEvent(f.Ev)
 		}
+		s.stats.commits.Add(int64(len(batch)))
 		s.setDurable(last)
 		for _, r := range batch {
 			close(r.done)
@@ -483,6 +486,7 @@ func (s *Server) writeSnapshot(snap *snapState) {
 		return
 	}
 	s.lastSnap.Store(snap.zxid)
+	s.stats.snapshots.Add(1)
 }
 
 // tickLoop expires sessions and sweeps containers and TTL nodes.
@@ -600,6 +604,7 @@ func (s *Server) acceptLoop() {
 		s.cmu.Lock()
 		if s.set.maxClientCnxns > 0 && s.perIP[ip] >= s.set.maxClientCnxns {
 			s.cmu.Unlock()
+			s.stats.rejected.Add(1)
 			s.log.Warn("zkstore: too many connections", "ip", ip, "max", s.set.maxClientCnxns)
 			nc.Close()
 			continue

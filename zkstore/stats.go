@@ -12,6 +12,9 @@ type serverStats struct {
 	packetsSent     atomic.Int64
 	authFailed      atomic.Int64
 	outstanding     atomic.Int64
+	commits         atomic.Int64 // txns committed
+	snapshots       atomic.Int64 // snapshots written
+	rejected        atomic.Int64 // connections refused by maxClientCnxns
 
 	mu     sync.Mutex // guards the latency and fsync fields
 	latMin int64      // ms
