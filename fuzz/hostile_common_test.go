@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gregorlog/gregor/internal/testutil"
 )
 
 // raiseNoFile lifts the soft RLIMIT_NOFILE to the hard limit (the idle
@@ -212,3 +214,44 @@ func isReset(err error) bool {
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func readFull(c net.Conn, b []byte) (int, error) { return io.ReadFull(c, b) }
+
+// peerClosed reports, without blocking, whether the server has closed c
+// (the FIN has arrived: POLLRDHUP or POLLHUP).
+func peerClosed(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	raw.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
+		if n, err := unix.Poll(fds, 0); err == nil && n == 1 {
+			closed = fds[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
+		}
+	})
+	return closed
+}
+
+// countClosedPerSource polls until every source address in bySrc has
+// exactly want connections closed by the server, and fails otherwise.
+func countClosedPerSource(t *testing.T, bySrc map[string][]net.Conn, want int) {
+	t.Helper()
+	testutil.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		for src, conns := range bySrc {
+			n := 0
+			for _, c := range conns {
+				if peerClosed(c) {
+					n++
+				}
+			}
+			if n != want {
+				return fmt.Errorf("%s: server closed %d of its %d connections, want %d", src, n, len(conns), want)
+			}
+		}
+		return nil
+	})
+}

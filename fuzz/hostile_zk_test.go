@@ -160,7 +160,8 @@ func TestHostileZkstore(t *testing.T) {
 	// send a byte. The extras must be closed at once; the rest are held.
 	const extra = 3
 	ips := flood / (h.perIP + extra)
-	var rejected []net.Conn
+	bySrc := map[string][]net.Conn{}
+	rejected := 0
 	for ip := range ips {
 		src := fmt.Sprintf("127.0.%d.%d", 1+ip/250, 1+ip%250)
 		for k := range h.perIP + extra {
@@ -169,8 +170,9 @@ func TestHostileZkstore(t *testing.T) {
 				t.Fatalf("flood dial %s #%d: %v", src, k, err)
 			}
 			held.add(c)
+			bySrc[src] = append(bySrc[src], c)
 			if k >= h.perIP {
-				rejected = append(rejected, c)
+				rejected++
 			}
 		}
 	}
@@ -186,12 +188,10 @@ func TestHostileZkstore(t *testing.T) {
 		}
 		return nil
 	})
-	for i, c := range rejected {
-		if _, err := closedByPeer(c, 0, 10*time.Second); err != nil {
-			t.Fatalf("connection %d over maxClientCnxns: %v", i, err)
-		}
-	}
-	t.Logf("flood: %d idle connections held from %d addresses, %d refused; HeapInuse %d MiB", accepted, ips, len(rejected), heapInuse()>>20)
+	// Which connections of an address are refused depends on accept order;
+	// how many does not.
+	countClosedPerSource(t, bySrc, extra)
+	t.Logf("flood: %d idle connections held from %d addresses, %d refused; HeapInuse %d MiB", accepted, ips, rejected, heapInuse()>>20)
 
 	// 2. Slow senders that never finish. Before the handshake: half a
 	// ConnectRequest (zkstore's handshake deadline must close it). After
