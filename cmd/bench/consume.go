@@ -155,7 +155,11 @@ func runConsume(cmd *cobra.Command, c *common, o *consumeOpts) error {
 			break
 		}
 		fetches.EachError(func(t string, p int32, err error) {
-			if runErr == nil && !errors.Is(err, context.DeadlineExceeded) {
+			switch {
+			case runErr != nil || errors.Is(err, context.DeadlineExceeded):
+			case t == "": // a client-wide error, e.g. joining the group
+				runErr = fmt.Errorf("consuming: %w", err)
+			default:
 				runErr = fmt.Errorf("fetching %s[%d]: %w", t, p, err)
 			}
 		})

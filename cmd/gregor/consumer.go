@@ -280,7 +280,9 @@ func runConsumer(cmd *cobra.Command, g *globals, o *consumerOpts) error {
 				if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 					return
 				}
-				if ferr == nil {
+				if ferr == nil && t == "" { // a client-wide error, e.g. joining the group
+					ferr = fmt.Errorf("consuming: %w", err)
+				} else if ferr == nil {
 					ferr = fmt.Errorf("fetching %s[%d]: %w", t, p, err)
 				}
 			})

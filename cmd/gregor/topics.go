@@ -172,7 +172,7 @@ func runTopics(cmd *cobra.Command, g *globals, o *topicsOpts) error {
 	case o.del:
 		resps, err := adm.DeleteTopics(ctx, names...)
 		if err != nil {
-			return topicError(errw, "%v", err)
+			return topicError(errw, "%s", cli.Explain(err))
 		}
 		var failed []string
 		for _, n := range names {
@@ -190,7 +190,7 @@ func runTopics(cmd *cobra.Command, g *globals, o *topicsOpts) error {
 	case o.alter:
 		resps, err := adm.UpdatePartitions(ctx, int(o.partitions), names...)
 		if err != nil {
-			return topicError(errw, "%v", err)
+			return topicError(errw, "%s", cli.Explain(err))
 		}
 		var failed []string
 		for _, n := range names {

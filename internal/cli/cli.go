@@ -82,7 +82,7 @@ func Run(root *cobra.Command, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return ExitFailure
 	}
-	fmt.Fprintf(stderr, "Error: %v\n", err)
+	fmt.Fprintf(stderr, "Error: %s\n", Explain(err))
 	if IsUsage(err) {
 		if cmd == nil {
 			cmd = root
@@ -91,6 +91,16 @@ func Run(root *cobra.Command, args []string, stdin io.Reader, stdout, stderr io.
 		return ExitUsage
 	}
 	return ExitFailure
+}
+
+// Explain renders err with a hint where kgo's wording leaves the cause
+// unclear to an operator.
+func Explain(err error) string {
+	// kgo does not export this error, so its text is matched.
+	if strings.Contains(err.Error(), "broker is too old") {
+		return err.Error() + " (the broker does not implement a Kafka request this command needs)"
+	}
+	return err.Error()
 }
 
 func setFlagErrors(c *cobra.Command) {

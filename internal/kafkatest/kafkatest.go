@@ -62,6 +62,16 @@ func Register(name string, impl Impl) {
 	impls[name] = impl
 }
 
+// Name is the implementation Start uses: GREGOR_TEST_BROKER, or Default.
+// Tests whose expected output legitimately differs between brokers (a
+// fake's config synonyms, say) key their golden files by it.
+func Name() string {
+	if name := os.Getenv("GREGOR_TEST_BROKER"); name != "" {
+		return name
+	}
+	return Default
+}
+
 // Start starts the selected broker implementation and returns its bootstrap
 // address. The broker is stopped when the test ends.
 func Start(t testing.TB) string {
@@ -72,10 +82,7 @@ func Start(t testing.TB) string {
 // StartWith is Start with options.
 func StartWith(t testing.TB, o Options) string {
 	t.Helper()
-	name := os.Getenv("GREGOR_TEST_BROKER")
-	if name == "" {
-		name = Default
-	}
+	name := Name()
 	implsMu.Lock()
 	impl, ok := impls[name]
 	var names []string
