@@ -520,20 +520,25 @@ func (s *Server) expireSessions() {
 	s.smu.Lock()
 	ids := s.tracker.Expired(s.nowMs())
 	s.smu.Unlock()
+	// Submit every close first so they share group commits.
+	reqs := make([]*writeReq, 0, len(ids))
 	for _, id := range ids {
 		s.log.Info("zkstore: session expired", "session", fmt.Sprintf("0x%x", id))
 		r := &writeReq{session: id, op: OpCloseSession}
 		if !s.submit(r) {
 			return
 		}
+		reqs = append(reqs, r)
+	}
+	for _, r := range reqs {
 		select {
 		case <-r.done:
 		case <-s.stop: // the committer may be gone
 			return
 		}
 		s.smu.Lock()
-		c := s.owners[id]
-		delete(s.owners, id)
+		c := s.owners[r.session]
+		delete(s.owners, r.session)
 		s.smu.Unlock()
 		if c != nil {
 			c.close()
@@ -542,16 +547,21 @@ func (s *Server) expireSessions() {
 }
 
 // sweepContainers deletes empty containers and expired TTL nodes
-// (ZooKeeper's ContainerManager), one deleteContainer txn each.
+// (ZooKeeper's ContainerManager), one deleteContainer txn each; a node
+// that gained a child meanwhile fails preparation and stays.
 func (s *Server) sweepContainers() {
 	s.mu.RLock()
 	paths := s.tree.ExpiredContainers(s.nowMs())
 	s.mu.RUnlock()
+	reqs := make([]*writeReq, 0, len(paths))
 	for _, p := range paths {
 		r := &writeReq{op: OpDeleteContainer, ops: []WriteOp{{Type: OpDeleteContainer, Path: p, Version: -1}}}
 		if !s.submit(r) {
 			return
 		}
+		reqs = append(reqs, r)
+	}
+	for _, r := range reqs {
 		select {
 		case <-r.done:
 		case <-s.stop: // the committer may be gone
