@@ -765,9 +765,12 @@ func (l *Log) searchTimestamp(s *segment, ts, startOffset, upper int64) (int64, 
 		return 0, 0, false, err
 	}
 	from := startOffset
-	if _, rel, ok, err := s.timeIdx.lookup(ts); err != nil {
+	var rel int32
+	var ok bool
+	if err := s.withIndexes(func() (err error) { _, rel, ok, err = s.timeIdx.lookup(ts); return err }); err != nil {
 		return 0, 0, false, err
-	} else if ok {
+	}
+	if ok {
 		from = max(from, s.base+int64(rel))
 	}
 	size := s.size.Load()

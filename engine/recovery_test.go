@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gregorlog/gregor/engine/batch"
 	"github.com/gregorlog/gregor/internal/testutil"
 )
 
@@ -460,5 +462,103 @@ func TestDirFailingAtLoadGoesOfflineAlone(t *testing.T) {
 	}
 	if l, err := m.CreateLog("t", 9, TopicConfig{}); err != nil || l.LogDir() != dirs[0] {
 		t.Fatalf("create after dir failure: %v", err)
+	}
+}
+
+// TestEvictionStress reads random offsets of many small segments from
+// several goroutines while producers append and roll, with the open-file
+// cache at its minimum, so handles are evicted and reopened constantly.
+func TestEvictionStress(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.SegmentBytes = 2048
+	cfg.IndexIntervalBytes = 200
+	cfg.MaxOpenSegments = 16
+	m := openT(t, cfg, Options{})
+	defer m.Close()
+	var logs []*Log
+	for p := int32(0); p < 4; p++ {
+		l, _ := m.CreateLog("stress", p, TopicConfig{})
+		logs = append(logs, l)
+	}
+	const perProducer = 150
+	var wg sync.WaitGroup
+	for _, l := range logs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perProducer; i++ {
+				if _, err := l.Append(context.Background(), mkBatch(t, 1+i%3, 60, int64(i), i), AppendOptions{}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	var rwg sync.WaitGroup
+	for r := 0; r < 4; r++ {
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			rng := rand.New(rand.NewPCG(uint64(r), 9))
+			for n := 0; n < 3000; n++ {
+				l := logs[rng.IntN(len(logs))]
+				hw := l.HighWatermark()
+				if hw == 0 {
+					continue
+				}
+				off := rng.Int64N(hw)
+				reg, err := l.Read(off, 300, hw, true)
+				if err != nil || reg.Len == 0 {
+					t.Errorf("read %d of %d: %v", off, hw, err)
+					return
+				}
+				buf := make([]byte, reg.Len)
+				if _, err := reg.File.ReadAt(buf, reg.Pos); err != nil {
+					t.Errorf("region read: %v", err)
+				}
+				reg.Release()
+				h, nb, err := batch.Next(buf)
+				if err != nil || batch.CheckCRC(buf[:nb]) != nil || h.BaseOffset > off || h.LastOffset() < off {
+					t.Errorf("offset %d: batch [%d,%d] %v", off, h.BaseOffset, h.LastOffset(), err)
+					return
+				}
+				if _, _, err := l.OffsetForTimestamp(int64(rng.IntN(perProducer))); err != nil {
+					t.Errorf("timestamp lookup: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rwg.Wait()
+	for _, l := range logs {
+		if n := len(readAll(t, l)); n != perProducer {
+			t.Fatalf("%d batches", n)
+		}
+		if len(l.Segments()) < 10 {
+			t.Fatalf("only %d segments", len(l.Segments()))
+		}
+	}
+	if c := m.cache.len(); c > cfg.MaxOpenSegments {
+		t.Fatalf("cache holds %d", c)
+	}
+	// Readers racing rolls never re-extended a sealed index: after a
+	// clean close every index is trimmed, and a reopen needs no rebuild.
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range logs {
+		for _, s := range l.segments() {
+			for _, p := range []string{s.offIdx.path, s.timeIdx.path} {
+				if st, err := os.Stat(p); err != nil || st.Size() >= int64(cfg.IndexSizeMaxBytes) {
+					t.Fatalf("%s not trimmed: %v", p, err)
+				}
+			}
+		}
+	}
+	m2 := openT(t, cfg, Options{})
+	defer m2.Close()
+	if m2.RecoveryStats.SegmentsRecovered != 0 {
+		t.Fatalf("clean reopen rebuilt %d segments", m2.RecoveryStats.SegmentsRecovered)
 	}
 }

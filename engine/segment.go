@@ -226,7 +226,10 @@ func (s *segment) ensureIndexes() error {
 			continue
 		}
 		ix.mu.Lock()
-		err := ix.openLocked(s.vfs, w)
+		// Re-read the role under the lock: seal clears writable before it
+		// trims (under this lock), so a reader racing a roll can never
+		// re-extend a trimmed index.
+		err := ix.openLocked(s.vfs, s.writable.Load())
 		ix.mu.Unlock()
 		if err != nil {
 			return err
@@ -284,6 +287,21 @@ func (s *segment) writeBatches(bufs [][]byte, hdrs []batch.Header, indexInterval
 	s.next.Store(hdrs[len(hdrs)-1].LastOffset() + 1)
 	s.size.Store(pos)
 	return nil
+}
+
+// withIndexes runs an index read, reopening the indexes if a roll's trim
+// or an eviction closed them in between (a reader holds no lock across
+// the two steps).
+func (s *segment) withIndexes(fn func() error) error {
+	for i := 0; ; i++ {
+		if err := s.ensureIndexes(); err != nil {
+			return err
+		}
+		err := fn()
+		if !errors.Is(err, errIndexClosed) || i == 3 {
+			return err
+		}
+	}
 }
 
 // indexFull reports whether either index has no room for another entry.
@@ -407,7 +425,8 @@ func (s *segment) translate(f File, offset int64, limit int64) (bp batchPos, fou
 		if err := s.ensureIndexes(); err != nil {
 			return bp, false, err
 		}
-		gotRel, p, err := s.offIdx.lookup(int32(rel))
+		var gotRel, p int32
+		err := s.withIndexes(func() (err error) { gotRel, p, err = s.offIdx.lookup(int32(rel)); return err })
 		if err != nil && !errors.Is(err, errIndexClosed) {
 			return bp, false, err
 		}
@@ -458,7 +477,10 @@ func (s *segment) maxTimestamp() (ts, off int64, err error) {
 	if err := s.ensureIndexes(); err != nil {
 		return -1, -1, err
 	}
-	t, rel, ok, err := s.timeIdx.last()
+	var t int64
+	var rel int32
+	var ok bool
+	err = s.withIndexes(func() (err error) { t, rel, ok, err = s.timeIdx.last(); return err })
 	if err != nil {
 		return -1, -1, err
 	}
