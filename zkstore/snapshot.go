@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 
 	"github.com/gregorlog/gregor/zkstore/proto"
@@ -22,17 +23,21 @@ const (
 )
 
 // snapNode is one node as captured for a snapshot. data and acl are shared
-// with the tree, which never mutates them in place.
+// with the tree, which never mutates them in place; seq, hash and childCap
+// carry the emulated HashSet order.
 type snapNode struct {
-	path string
-	data []byte
-	acl  []ACL
-	stat Stat
+	path     string
+	data     []byte
+	acl      []ACL
+	stat     Stat
+	seq      uint64
+	hash     uint32
+	childCap uint32
 }
 
-// snapState is a consistent copy of the tree at zxid, taken under the
-// server lock (a pause proportional to the node count, without copying
-// data) and written to disk afterwards while writes continue.
+// snapState is a consistent copy of the tree at zxid. Capturing it is a
+// flat copy of the node structs, taken by the committer (writes wait for
+// it, reads do not); ordering and writing happen in the background.
 type snapState struct {
 	zxid     int64
 	sessions map[int64]int32
@@ -41,19 +46,50 @@ type snapState struct {
 
 func (t *DataTree) captureSnapshot() *snapState {
 	s := &snapState{zxid: t.lastZxid, sessions: t.Sessions(), nodes: make([]snapNode, 0, len(t.nodes))}
-	// Depth first, children in ZooKeeper's order, as its snapshots are:
-	// loading adds children in file order, so the order survives restarts
-	// the way ZooKeeper's does.
-	var walk func(p string)
-	walk = func(p string) {
-		n := t.nodes[p]
-		s.nodes = append(s.nodes, snapNode{path: p, data: n.data, acl: n.acl, stat: n.stat})
-		for _, c := range n.sortedChildren() {
-			walk(joinPath(p, c))
+	for p, n := range t.nodes {
+		s.nodes = append(s.nodes, snapNode{path: p, data: n.data, acl: n.acl, stat: n.stat, seq: n.seq, hash: n.hash, childCap: n.childCap})
+	}
+	return s
+}
+
+// orderDepthFirst puts the nodes depth first, children in ZooKeeper's
+// HashSet order, as ZooKeeper's snapshots are: loading adds children in
+// file order, so the order survives restarts the way ZooKeeper's does.
+func (s *snapState) orderDepthFirst() {
+	kids := make(map[string][]int, len(s.nodes)/4+1)
+	root := -1
+	for i := range s.nodes {
+		p := s.nodes[i].path
+		if p == "/" {
+			root = i
+			continue
+		}
+		parent, _ := splitPath(p)
+		kids[parent] = append(kids[parent], i)
+	}
+	if root < 0 {
+		return
+	}
+	out := make([]snapNode, 0, len(s.nodes))
+	var walk func(i int)
+	walk = func(i int) {
+		n := &s.nodes[i]
+		out = append(out, *n)
+		ks := kids[n.path]
+		capacity := n.childCap
+		if capacity == 0 {
+			capacity = 8
+		}
+		sort.Slice(ks, func(a, b int) bool {
+			x, y := &s.nodes[ks[a]], &s.nodes[ks[b]]
+			return javaSetLess(capacity, x.hash, x.seq, y.hash, y.seq)
+		})
+		for _, k := range ks {
+			walk(k)
 		}
 	}
-	walk("/")
-	return s
+	walk(root)
+	s.nodes = out
 }
 
 func encodeACLList(e *proto.Encoder, acl []ACL) {
@@ -68,6 +104,7 @@ func encodeACLList(e *proto.Encoder, acl []ACL) {
 // writeSnapshot writes s to dir/snapshot.<hex zxid> through a temporary
 // file, fsync and rename, so a crash leaves either no file or a whole one.
 func writeSnapshot(dir string, s *snapState) (string, error) {
+	s.orderDepthFirst()
 	final := filepath.Join(dir, "snapshot."+strconv.FormatInt(s.zxid, 16))
 	tmp := final + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -215,7 +252,7 @@ func LoadSnapshot(b []byte) (*DataTree, error) {
 		if pn == nil {
 			return nil, fmt.Errorf("%w: %s has no parent", ErrCorruptSnap, p)
 		}
-		t.addChild(pn, name)
+		t.addChild(pn, name, n)
 		o := n.stat.EphemeralOwner
 		switch {
 		case isContainerOwner(o):

@@ -81,51 +81,55 @@ type node struct {
 	// stat.Cversion counts child creates only, as ZooKeeper's DataNode
 	// does; it is the sequential suffix. Clients see clientStat.
 	stat     Stat
-	children map[string]childRef
+	children map[string]*node
 	// childCap emulates the table size of ZooKeeper's children HashSet
 	// (created with capacity 8, doubled whenever the size exceeds 3/4 of
 	// it, never shrunk), so getChildren lists names in ZooKeeper's order.
 	childCap uint32
-}
-
-// childRef is what ordering needs of a child: its Java hash and when it
-// was (last) added, the order within a HashMap bucket.
-type childRef struct {
+	// seq (when the node was added to its parent) and hash (its name's
+	// spread Java hash) place it in its parent's emulated HashSet.
 	seq  uint64
 	hash uint32
 }
 
-// addChild records a new child name.
-func (t *DataTree) addChild(n *node, name string) {
+// addChild links child under n as name.
+func (t *DataTree) addChild(n *node, name string, child *node) {
 	if n.children == nil {
-		n.children = make(map[string]childRef)
+		n.children = make(map[string]*node)
 	}
 	if n.childCap == 0 {
 		n.childCap = 8
 	}
 	t.childSeq++
 	h := uint32(javaStringHash(name))
-	n.children[name] = childRef{seq: t.childSeq, hash: h ^ h>>16}
+	child.seq, child.hash = t.childSeq, h^h>>16
+	n.children[name] = child
 	for uint32(len(n.children)) > n.childCap*3/4 {
 		n.childCap *= 2
 	}
 }
 
+// javaSetLess orders two entries of a HashSet of table size capacity:
+// by bucket, then insertion order within a bucket. (Buckets Java would
+// treeify, 8+ colliding names, are not emulated.)
+func javaSetLess(capacity uint32, hashA uint32, seqA uint64, hashB uint32, seqB uint64) bool {
+	mask := capacity - 1
+	if ba, bb := hashA&mask, hashB&mask; ba != bb {
+		return ba < bb
+	}
+	return seqA < seqB
+}
+
 // sortedChildren lists a node's children in the order ZooKeeper's
-// HashSet iterates them: by bucket, then insertion order in a bucket.
-// (Buckets Java would treeify, 8+ colliding names, are not emulated.)
+// HashSet iterates them.
 func (n *node) sortedChildren() []string {
 	out := make([]string, 0, len(n.children))
 	for c := range n.children {
 		out = append(out, c)
 	}
-	mask := n.childCap - 1
 	sort.Slice(out, func(i, j int) bool {
 		a, b := n.children[out[i]], n.children[out[j]]
-		if ba, bb := a.hash&mask, b.hash&mask; ba != bb {
-			return ba < bb
-		}
-		return a.seq < b.seq
+		return javaSetLess(n.childCap, a.hash, a.seq, b.hash, b.seq)
 	})
 	return out
 }
@@ -156,7 +160,7 @@ type DataTree struct {
 	// containers and ttls index the nodes the sweeper may delete.
 	containers map[string]struct{}
 	ttls       map[string]struct{}
-	childSeq   uint64 // insertion counter for childRef.seq
+	childSeq   uint64 // insertion counter for node.seq
 	// lastZxid is the zxid of the last applied txn.
 	// Invariant: txns are applied with strictly increasing zxids.
 	lastZxid int64
@@ -192,7 +196,7 @@ func (t *DataTree) addSystemNode(p string) {
 	}
 	t.nodes[p] = n
 	pn := t.nodes[parent]
-	t.addChild(pn, name)
+	t.addChild(pn, name, n)
 	pn.stat.NumChildren++
 	t.dataSize += int64(len(p))
 }
@@ -378,9 +382,7 @@ func (t *DataTree) createNode(p string, data []byte, acl []ACL, owner int64, par
 	}
 	parent.stat.Cversion = parentCVersion
 	parent.stat.Pzxid = zxid
-	t.addChild(parent, name)
-	parent.stat.NumChildren++
-	t.nodes[p] = &node{
+	child := &node{
 		data: data,
 		acl:  acl,
 		stat: Stat{
@@ -390,6 +392,9 @@ func (t *DataTree) createNode(p string, data []byte, acl []ACL, owner int64, par
 			DataLength:     int32(len(data)),
 		},
 	}
+	t.addChild(parent, name, child)
+	parent.stat.NumChildren++
+	t.nodes[p] = child
 	t.dataSize += int64(len(p) + len(data))
 	switch {
 	case isContainerOwner(owner):
