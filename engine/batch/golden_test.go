@@ -79,7 +79,7 @@ func captureKgoBatch(t *testing.T, codec kgo.CompressionCodec) []byte {
 			return nil, nil, false
 		})
 		cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ProducerBatchCompression(codec),
-			kgo.ProducerLinger(time.Second), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+			kgo.ManualFlushing(), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 		if err != nil {
 			t.Fatal(err)
 		}
