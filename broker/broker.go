@@ -67,7 +67,7 @@ type Broker struct {
 
 	// inflight counts requests between Handle and their reply, so Close
 	// can let them finish.
-	inflight sync.WaitGroup
+	inflight inflightCounter
 	closing  atomic.Bool
 
 	ctx    context.Context
@@ -327,10 +327,8 @@ func (b *Broker) engineConfig() engine.Config {
 func (b *Broker) Close() error {
 	b.closeOnce.Do(func() {
 		b.closing.Store(true)
-		done := make(chan struct{})
-		go func() { b.inflight.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-b.inflight.idle():
 		case <-time.After(b.opts.ShutdownGrace):
 			b.log.Warn("shutdown: in-flight requests still running after the grace period")
 		}
@@ -362,4 +360,39 @@ func (b *Broker) Close() error {
 		b.closeErr = errors.Join(errs...)
 	})
 	return b.closeErr
+}
+
+// inflightCounter counts requests in progress. Unlike a WaitGroup it may
+// go from zero to one while someone waits for zero.
+type inflightCounter struct {
+	mu   sync.Mutex
+	n    int           // guarded by mu
+	zero chan struct{} // guarded by mu; closed when n drops to 0
+}
+
+func (c *inflightCounter) Add(d int) {
+	c.mu.Lock()
+	c.n += d
+	if c.n == 0 && c.zero != nil {
+		close(c.zero)
+		c.zero = nil
+	}
+	c.mu.Unlock()
+}
+
+func (c *inflightCounter) Done() { c.Add(-1) }
+
+// idle returns a channel closed once nothing is in flight.
+func (c *inflightCounter) idle() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	if c.zero == nil {
+		c.zero = make(chan struct{})
+	}
+	return c.zero
 }

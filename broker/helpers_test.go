@@ -17,7 +17,17 @@ import (
 // and a temp data dir; extra overrides server.properties keys.
 func startBroker(t testing.TB, extra map[string]string) *Broker {
 	t.Helper()
-	dir := t.TempDir()
+	b, err := startBrokerIn(t, t.TempDir(), extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// startBrokerIn starts a broker whose data lives under dir; the caller
+// checks the error.
+func startBrokerIn(t testing.TB, dir string, extra map[string]string) (*Broker, error) {
+	t.Helper()
 	m := map[string]string{
 		"broker.id":                        "0",
 		"listeners":                        "PLAINTEXT://127.0.0.1:0",
@@ -41,14 +51,14 @@ func startBroker(t testing.TB, extra map[string]string) *Broker {
 		t.Fatal(err)
 	}
 	if err := b.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	t.Cleanup(func() {
 		if err := b.Close(); err != nil {
 			t.Errorf("close: %v", err)
 		}
 	})
-	return b
+	return b, nil
 }
 
 func newClient(t testing.TB, b *Broker, opts ...kgo.Opt) *kgo.Client {
