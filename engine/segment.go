@@ -66,14 +66,13 @@ func (r *fileRef) release() {
 	n := r.refs.Add(-1)
 	if n == 0 {
 		r.f.Close()
-		// Index mappings are tied to the open period of the log file so
-		// that the open-file bound covers them too; they reopen lazily.
-		// A newer handle (opened after this one was evicted) owns them
-		// if it exists; closing them under its users would make their
-		// index reads fail.
+		// Index mappings live as long as any handle of the segment does
+		// (an evicted handle can outlive its successor's eviction), so
+		// the open-file bound covers them too; they reopen lazily.
 		s := r.seg
 		s.mu.Lock()
-		if s.ref == nil {
+		s.liveHandles--
+		if s.liveHandles == 0 {
 			s.offIdx.close()
 			s.timeIdx.close()
 		}
@@ -122,12 +121,15 @@ type segment struct {
 	rollJitterMs    int64
 	needsDirSync    atomic.Bool // the file was created and its dir not yet fsynced
 
-	mu      sync.Mutex // guards the following
-	ref     *fileRef   // the open file, nil when closed
-	cached  bool       // in the open-file cache's LRU
-	deleted bool       // renamed to .deleted; never reopened
-	lruPrev *segment   // LRU links, guarded by cache.mu
-	lruNext *segment
+	mu  sync.Mutex // guards the following
+	ref *fileRef   // the open file, nil when closed
+	// liveHandles counts fileRefs whose count is above zero; the index
+	// mappings are closed when it drops to zero.
+	liveHandles int
+	cached      bool     // in the open-file cache's LRU
+	deleted     bool     // renamed to .deleted; never reopened
+	lruPrev     *segment // LRU links, guarded by cache.mu
+	lruNext     *segment
 }
 
 func newSegment(dir string, base int64, vfs FS, cache *openCache, indexMaxBytes int32) *segment {
@@ -197,6 +199,7 @@ func (s *segment) acquire() (*fileRef, error) {
 	r := &fileRef{f: f, seg: s}
 	r.refs.Store(2) // the cache's and the caller's
 	s.ref = r
+	s.liveHandles++
 	s.mu.Unlock()
 	s.cache.admit(s)
 	return r, nil
