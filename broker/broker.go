@@ -16,6 +16,7 @@ import (
 	"github.com/gregorlog/gregor/broker/config"
 	"github.com/gregorlog/gregor/broker/zkmeta"
 	"github.com/gregorlog/gregor/engine"
+	"github.com/gregorlog/gregor/engine/checkpoint"
 	"github.com/gregorlog/gregor/netio"
 	"github.com/gregorlog/gregor/zkstore"
 	zkcfg "github.com/gregorlog/gregor/zkstore/config"
@@ -90,8 +91,8 @@ func New(cfg *config.Config, opts Options) (*Broker, error) {
 	if opts.ShutdownGrace <= 0 {
 		opts.ShutdownGrace = 10 * time.Second
 	}
-	if cfg.BrokerID() < 0 {
-		return nil, fmt.Errorf("%w: broker.id must be set (>= 0); generated ids are not supported yet", ErrStart)
+	if cfg.BrokerID() < 0 && !cfg.Bool("broker.id.generation.enable") {
+		return nil, fmt.Errorf("%w: broker.id is %d and broker.id.generation.enable is false", ErrStart, cfg.BrokerID())
 	}
 	for _, l := range cfg.Listeners() {
 		if l.SecurityProtocol != "PLAINTEXT" {
@@ -184,6 +185,9 @@ func (b *Broker) start() error {
 	if b.clusterID, err = zc.ClusterID(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
+	if err := b.resolveBrokerID(ctx); err != nil {
+		return err
+	}
 	b.loadDynamicConfig(ctx)
 	if b.eng, err = engine.Open(b.engineConfig(), engine.Options{Logf: func(f string, a ...any) { b.log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
 		return fmt.Errorf("%w: log.dirs %v: %w", ErrStart, b.conf().LogDirs(), err)
@@ -249,6 +253,29 @@ func (b *Broker) start() error {
 		}
 	}()
 	b.log.Info("broker started", "id", b.id, "cluster", b.clusterID, "listeners", b.srv.Addrs(), "zookeeper", strings.Join(zkOpts.Servers, ",")+zkOpts.Chroot)
+	return nil
+}
+
+// resolveBrokerID settles broker.id=-1 as Kafka does: the id recorded in
+// a log dir's meta.properties, else a new one from /brokers/seqid above
+// reserved.broker.max.id.
+func (b *Broker) resolveBrokerID(ctx context.Context) error {
+	if b.id >= 0 {
+		return nil
+	}
+	for _, d := range b.cfg.LogDirs() {
+		if m, err := checkpoint.ReadMeta(d); err == nil && m.BrokerID >= 0 {
+			b.id = m.BrokerID
+			b.log.Info("using the broker id recorded in meta.properties", "id", b.id, "dir", d)
+			return nil
+		}
+	}
+	id, err := b.zk.GenerateBrokerID(ctx, b.cfg.Int("reserved.broker.max.id"))
+	if err != nil {
+		return fmt.Errorf("%w: generating a broker id: %w", ErrStart, err)
+	}
+	b.id = id
+	b.log.Info("generated broker id", "id", id)
 	return nil
 }
 
