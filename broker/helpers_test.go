@@ -28,6 +28,11 @@ func startBroker(t testing.TB, extra map[string]string) *Broker {
 // checks the error.
 func startBrokerIn(t testing.TB, dir string, extra map[string]string) (*Broker, error) {
 	t.Helper()
+	return startBrokerWith(t, dir, extra, Options{})
+}
+
+func startBrokerWith(t testing.TB, dir string, extra map[string]string, opts Options) (*Broker, error) {
+	t.Helper()
 	m := map[string]string{
 		"broker.id":                        "0",
 		"listeners":                        "PLAINTEXT://127.0.0.1:0",
@@ -46,7 +51,8 @@ func startBrokerIn(t testing.TB, dir string, extra map[string]string) (*Broker, 
 	if os.Getenv("GREGOR_TEST_LOG") != "" {
 		level = slog.LevelDebug
 	}
-	b, err := New(cfg, Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	b, err := New(cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

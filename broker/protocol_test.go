@@ -129,7 +129,7 @@ func TestAPIVersionsKIP511(t *testing.T) {
 	}
 }
 
-func buildBatch(t *testing.T, values ...string) []byte {
+func buildBatch(t testing.TB, values ...string) []byte {
 	t.Helper()
 	recs := make([]batch.Record, len(values))
 	for i, v := range values {
