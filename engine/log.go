@@ -360,7 +360,11 @@ func (l *Log) writeGroupLocked(group []*Pending) {
 	}
 	for i, p := range group {
 		size := int64(len(p.b))
-		if l.shouldRoll(seg, segSize, size, next+int64(p.h.LastOffsetDelta), nowMs, cfg) {
+		msgTs := p.h.MaxTimestamp
+		if cfg.logAppendTime {
+			msgTs = nowMs
+		}
+		if l.shouldRoll(seg, segSize, size, next+int64(p.h.LastOffsetDelta), msgTs, nowMs, cfg) {
 			if !flushPart() {
 				failRest(group[i:], l.writeErr())
 				return
@@ -439,15 +443,25 @@ func (l *Log) writeErr() error {
 	return nil
 }
 
-// shouldRoll is Kafka's LogSegment.shouldRoll for an incoming batch.
-func (l *Log) shouldRoll(seg *segment, segSize, incoming, lastOffset, nowMs int64, cfg *logConfig) bool {
+// shouldRoll is Kafka's LogSegment.shouldRoll for an incoming batch. Age
+// is measured like Kafka's timeWaitedForRoll: the incoming batch's
+// timestamp minus the segment's first batch timestamp, or wall time since
+// the segment's first append when the first batch carries no timestamp.
+func (l *Log) shouldRoll(seg *segment, segSize, incoming, lastOffset, msgTs, nowMs int64, cfg *logConfig) bool {
 	if segSize == 0 {
 		return false
+	}
+	waited := int64(-1)
+	switch {
+	case seg.rollBaseTs >= 0:
+		waited = msgTs - seg.rollBaseTs
+	case seg.createdMs > 0:
+		waited = nowMs - seg.createdMs
 	}
 	switch {
 	case segSize > cfg.segmentBytes-incoming:
 		return true
-	case seg.createdMs > 0 && nowMs-seg.createdMs > cfg.segmentMs-seg.rollJitterMs:
+	case waited > cfg.segmentMs-seg.rollJitterMs:
 		return true
 	case seg.indexFull():
 		return true

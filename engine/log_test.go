@@ -183,11 +183,26 @@ func TestRollByTimeAndIndexFull(t *testing.T) {
 	m := openT(t, cfg, Options{Clock: clk})
 	defer m.Close()
 	l, _ := m.CreateLog("t", 0, TopicConfig{SegmentMs: Ptr[int64](1000), SegmentIndexB: Ptr[int32](12 * 4)})
-	appendT(t, l, mkBatch(t, 1, 10, 1, 1))
-	clk.add(2 * time.Second)
-	appendT(t, l, mkBatch(t, 1, 10, 1, 2))
+	// Kafka measures segment age in message time: the incoming batch's
+	// timestamp minus the segment's first one.
+	appendT(t, l, mkBatch(t, 1, 10, 5000, 1))
+	appendT(t, l, mkBatch(t, 1, 10, 5900, 2))
+	if n := len(l.Segments()); n != 1 {
+		t.Fatalf("segment.ms: rolled after 900 ms of message time: %d segments", n)
+	}
+	appendT(t, l, mkBatch(t, 1, 10, 6100, 3))
 	if n := len(l.Segments()); n != 2 {
 		t.Fatalf("segment.ms: %d segments", n)
+	}
+	// Without timestamps (-1) the wall clock since the first append counts.
+	noTs, _ := m.CreateLog("nots", 0, TopicConfig{SegmentMs: Ptr[int64](1000)})
+	appendT(t, noTs, mkBatch(t, 1, 10, -1, 1))
+	clk.add(500 * time.Millisecond)
+	appendT(t, noTs, mkBatch(t, 1, 10, -1, 2))
+	clk.add(2 * time.Second)
+	appendT(t, noTs, mkBatch(t, 1, 10, -1, 3))
+	if n := len(noTs.Segments()); n != 2 {
+		t.Fatalf("segment.ms by wall clock: %d segments", n)
 	}
 	for i := 0; i < 10; i++ {
 		appendT(t, l, mkBatch(t, 1, 10, 1, 3))

@@ -118,6 +118,7 @@ type segment struct {
 	// Writer-only state.
 	bytesSinceIndex int64
 	createdMs       int64 // wall time of the first append, for segment.ms
+	rollBaseTs      int64 // max timestamp of the first batch, -1 if none (Kafka's rollingBasedTimestamp)
 	rollJitterMs    int64
 	needsDirSync    atomic.Bool // the file was created and its dir not yet fsynced
 
@@ -144,6 +145,7 @@ func newSegment(dir string, base int64, vfs FS, cache *openCache, indexMaxBytes 
 		timeIdx: timeIndex{newIndex(name+timeIndexSuffix, timeEntrySize, indexMaxBytes)},
 	}
 	s.next.Store(base)
+	s.rollBaseTs = -1
 	s.maxTs.Store(-1)
 	s.offMaxTs.Store(-1)
 	return s
@@ -259,8 +261,11 @@ func (s *segment) writeBatches(bufs [][]byte, hdrs []batch.Header, indexInterval
 	if err := s.ensureIndexes(); err != nil {
 		return err
 	}
-	if s.size.Load() == 0 && s.createdMs == 0 {
-		s.createdMs = nowMs
+	if s.size.Load() == 0 {
+		if s.createdMs == 0 {
+			s.createdMs = nowMs
+		}
+		s.rollBaseTs = hdrs[0].MaxTimestamp
 	}
 	maxTs, offMaxTs := s.maxTs.Load(), s.offMaxTs.Load()
 	for i, h := range hdrs {
@@ -551,6 +556,7 @@ func (s *segment) recover(indexInterval int32) (recoverResult, error) {
 	}
 	s.writable.Store(true)
 	s.bytesSinceIndex = 0
+	s.rollBaseTs = -1
 	maxTs, offMaxTs := int64(-1), int64(-1)
 	next := s.base
 	var pos int64
@@ -600,6 +606,9 @@ scan:
 				return res, err
 			}
 			s.bytesSinceIndex = 0
+		}
+		if res.batches == 0 {
+			s.rollBaseTs = h.MaxTimestamp
 		}
 		s.bytesSinceIndex += total
 		pos += total
@@ -711,6 +720,11 @@ func (s *segment) loadActiveState() error {
 	}
 	s.next.Store(next)
 	s.bytesSinceIndex = since
+	if size > 0 {
+		if err := scanFrom(ref.f, 0, size, func(bp batchPos) bool { s.rollBaseTs = bp.h.MaxTimestamp; return false }); err != nil {
+			return err
+		}
+	}
 	if _, _, err := s.maxTimestamp(); err != nil {
 		return err
 	}
@@ -750,6 +764,9 @@ func (s *segment) truncateTo(offset int64) (int64, error) {
 	s.size.Store(bp.pos)
 	s.next.Store(bp.h.BaseOffset)
 	s.bytesSinceIndex = 0
+	if bp.pos == 0 {
+		s.rollBaseTs = -1
+	}
 	// Recompute the max timestamp from what is left.
 	s.maxTsKnown.Store(false)
 	s.maxTs.Store(-1)
