@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -386,5 +387,52 @@ func BenchmarkRecovery(b *testing.B) {
 		b.ReportMetric(el.Seconds()/gb, "s/GB")
 		b.ReportMetric(raw.Seconds()/el.Seconds(), "x_raw")
 		b.StartTimer()
+	}
+}
+
+// BenchmarkTenThousandPartitions creates 10,000 partitions (one batch
+// each), reads every one back, and reports the open descriptors and index
+// mappings the process holds at the end: both stay bounded by
+// MaxOpenSegments (1024 by default) however many partitions exist.
+// go test -run '^$' -bench TenThousand -benchtime 1x ./engine/
+func BenchmarkTenThousandPartitions(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		cfg := testConfig(b.TempDir())
+		m, err := Open(cfg, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bt := mkBatchOne(b, 100)
+		const n = 10_000
+		for p := 0; p < n; p++ {
+			l, err := m.CreateLog("wide", int32(p), TopicConfig{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			batch.SetBaseOffset(bt, 0)
+			if _, err := l.Append(context.Background(), bt, AppendOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for p := 0; p < n; p++ {
+			l, _ := m.Log("wide", int32(p))
+			r, err := l.Read(0, 1<<20, l.HighWatermark(), true)
+			if err != nil || r.Len == 0 {
+				b.Fatal(err)
+			}
+			r.Release()
+		}
+		fds, _ := os.ReadDir("/proc/self/fd")
+		maps, _ := os.ReadFile("/proc/self/maps")
+		idxMaps := 0
+		for _, line := range bytes.Split(maps, []byte("\n")) {
+			if bytes.HasSuffix(line, []byte(indexSuffix)) || bytes.HasSuffix(line, []byte(timeIndexSuffix)) {
+				idxMaps++
+			}
+		}
+		b.ReportMetric(float64(len(fds)), "open_fds")
+		b.ReportMetric(float64(idxMaps), "index_maps")
+		b.ReportMetric(float64(m.cache.len()), "open_segments")
+		m.Close()
 	}
 }
