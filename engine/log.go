@@ -713,10 +713,13 @@ func (l *Log) ReadCopy(offset int64, maxBytes int, upper int64, minOneBatch bool
 	}
 	defer r.Release()
 	buf := make([]byte, r.Len)
-	if _, err := r.ref.f.ReadAt(buf, r.Pos); err != nil && !errors.Is(err, io.EOF) {
+	n, err := r.ref.f.ReadAt(buf, r.Pos)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	return buf, nil
+	// Short only if a concurrent Truncate cut the file: return what is
+	// there, never zeros.
+	return buf[:n], nil
 }
 
 // OffsetForTimestamp answers ListOffsets. ts is LatestTimestamp (-1: the
