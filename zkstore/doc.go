@@ -33,16 +33,33 @@
 // Lock order: Server.mu (tree), Server.wmu (watches), Server.smu (session
 // tracker and owners), Server.cmu (connection table), conn.evMu/statMu.
 //
-// Choices where ZooKeeper leaves room: TTL nodes exist only with
-// zookeeper.extendedTypesEnabled=true (createTTL answers Unimplemented
-// otherwise), as in ZooKeeper. getChildren lists names in the iteration order
-// of ZooKeeper's children HashSet (emulated), and whoAmI its authInfo order. Session
-// passwords are HMAC-SHA256(secret, sessionId)[:16] with a per-database
-// secret in dataDir/version-2/session.secret, so restarts (and later every
-// replica) derive the same password without storing one per session.
-// Snapshots are consistent copies taken under the tree lock (node structs
-// only; data slices are shared because the tree never mutates them in
-// place) and written in the background while writes continue.
+// Choices where ZooKeeper leaves room, and ZooKeeper details copied on
+// purpose (each checked against Apache ZooKeeper 3.8 by
+// TestDifferentialEdgeCases or the clienttest differential suite):
+//   - TTL nodes exist only with zookeeper.extendedTypesEnabled=true
+//     (createTTL answers Unimplemented otherwise), as in ZooKeeper.
+//   - Stat.cversion is kept internally as ZooKeeper's DataNode keeps it
+//     (child creates only; it is the sequential suffix) and shown to
+//     clients as creates*2 - children; containers and TTL nodes show
+//     ephemeralOwner 0.
+//   - Watches live in two tables (data, child) with one mode per path and
+//     connection in each, like ZooKeeper's two WatchManagers.
+//   - getChildren lists names, and whoAmI identities, in the iteration
+//     order of ZooKeeper's Java HashSets (String/Id hashCode, bucket,
+//     insertion order; treeified buckets are not emulated).
+//   - A check (13) sent outside a multi answers its error when it fails
+//     and, when it passes, drops the connection without a reply.
+//
+// Session passwords are HMAC-SHA256(secret, sessionId)[:16] with a
+// per-database secret in dataDir/version-2/session.secret, so restarts
+// (and later every replica, given the same secret) derive the same
+// password without storing one per session.
+//
+// Snapshots are consistent, not fuzzy: the committer copies the node
+// structs at a zxid (data and ACL slices are shared, the tree never
+// mutates them in place), which pauses writes but not reads for about a
+// microsecond per node, and a background goroutine orders and writes them
+// while writes continue.
 //
 // # Files
 //
