@@ -197,9 +197,6 @@ func (g *Group) allJoined() bool {
 }
 
 func (g *Group) add(m *member) {
-	if len(g.members) == 0 {
-		g.protocolType = ""
-	}
 	g.members[m.id] = m
 	g.order = append(g.order, m.id)
 	if m.instanceID != "" {

@@ -201,9 +201,6 @@ func (g *Group) addAndRebalance(now time.Time, caller Caller, req *kmsg.JoinGrou
 		isNew:      true,
 		hbDeadline: now.Add(newMemberJoinTimeout),
 	}
-	if len(g.members) == 0 {
-		g.protocolType = req.ProtocolType
-	}
 	g.add(m)
 	g.protocolType = req.ProtocolType
 	g.setJoinWaiter(m, caller, req.Version, o)

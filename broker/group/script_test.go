@@ -396,6 +396,9 @@ func (h *harness) run(cmd string, args map[string]string) {
 		} else {
 			req.Generation = -1
 		}
+		if inst, ok := args["instance"]; ok {
+			req.InstanceID = strp(inst)
+		}
 		rt := kmsg.NewOffsetCommitRequestTopic()
 		rt.Topic = get(args, "topic", "t")
 		for _, p := range strings.Split(get(args, "partitions", "0"), ",") {
