@@ -101,6 +101,7 @@ func (c *Coordinator) ListGroups(now time.Time, req *kmsg.ListGroupsRequest) *km
 // DeleteGroups handles DeleteGroups v0-v2: only Empty groups (or groups
 // holding only offsets) can be deleted; their offsets go with them.
 func (c *Coordinator) DeleteGroups(now time.Time, req *kmsg.DeleteGroupsRequest) (*kmsg.DeleteGroupsResponse, Out) {
+	defer c.check()
 	var o Out
 	r := kmsg.NewPtrDeleteGroupsResponse()
 	r.Version = req.Version

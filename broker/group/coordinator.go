@@ -223,6 +223,7 @@ func (c *Coordinator) getOrCreate(now time.Time, id string) *Group {
 // purgatory granularity is a few ms; every 100 ms-1 s is plenty) and may
 // call it more often; extra calls are free of side effects.
 func (c *Coordinator) Tick(now time.Time) Out {
+	defer c.check()
 	var o Out
 	for _, id := range c.Groups() {
 		g := c.groups[id]

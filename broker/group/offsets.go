@@ -11,6 +11,7 @@ import (
 // checks topic existence and authorization before calling; the returned
 // records must be appended before the response is sent.
 func (c *Coordinator) OffsetCommit(now time.Time, req *kmsg.OffsetCommitRequest) (*kmsg.OffsetCommitResponse, Out) {
+	defer c.check()
 	var o Out
 	r := kmsg.NewPtrOffsetCommitResponse()
 	r.Version = req.Version
@@ -212,6 +213,7 @@ func (c *Coordinator) fetchGroup(group string, topics []kmsg.OffsetFetchRequestT
 // OffsetDelete handles OffsetDelete v0: GROUP_SUBSCRIBED_TO_TOPIC for
 // topics a live consumer group subscribes to.
 func (c *Coordinator) OffsetDelete(now time.Time, req *kmsg.OffsetDeleteRequest) (*kmsg.OffsetDeleteResponse, Out) {
+	defer c.check()
 	var o Out
 	r := kmsg.NewPtrOffsetDeleteResponse()
 	r.Version = req.Version

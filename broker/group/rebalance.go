@@ -40,6 +40,7 @@ func syncError(version int16, code int16) *kmsg.SyncGroupResponse {
 // JoinGroup handles a JoinGroup request (v0-v9). Its response, now or when
 // the rebalance completes, is a Delivery to caller.Waiter.
 func (c *Coordinator) JoinGroup(now time.Time, caller Caller, req *kmsg.JoinGroupRequest) Out {
+	defer c.check()
 	var o Out
 	fail := func(code int16) Out {
 		o.deliver(caller.Waiter, joinError(req.Version, req.MemberID, code))
@@ -422,6 +423,7 @@ func (g *Group) joinResponse(version int16, m *member, withMembers bool) *kmsg.J
 // SyncGroup handles a SyncGroup request (v0-v5); the response is a
 // Delivery to caller.Waiter, now or when the leader's assignment arrives.
 func (c *Coordinator) SyncGroup(now time.Time, caller Caller, req *kmsg.SyncGroupRequest) Out {
+	defer c.check()
 	var o Out
 	fail := func(code int16) Out {
 		o.deliver(caller.Waiter, syncError(req.Version, code))
@@ -509,6 +511,7 @@ func (g *Group) syncResponse(version int16, m *member) *kmsg.SyncGroupResponse {
 
 // Heartbeat handles a Heartbeat request (v0-v4).
 func (c *Coordinator) Heartbeat(now time.Time, req *kmsg.HeartbeatRequest) *kmsg.HeartbeatResponse {
+	defer c.check()
 	r := kmsg.NewPtrHeartbeatResponse()
 	r.Version = req.Version
 	r.ErrorCode = c.heartbeat(now, req)
@@ -549,6 +552,7 @@ func (c *Coordinator) heartbeat(now time.Time, req *kmsg.HeartbeatRequest) int16
 // LeaveGroup handles LeaveGroup v0-v2 (one member id) and v3+ (a batch of
 // members, static ones by instance id).
 func (c *Coordinator) LeaveGroup(now time.Time, req *kmsg.LeaveGroupRequest) (*kmsg.LeaveGroupResponse, Out) {
+	defer c.check()
 	var o Out
 	r := kmsg.NewPtrLeaveGroupResponse()
 	r.Version = req.Version

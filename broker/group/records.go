@@ -205,6 +205,7 @@ func (ls *loadState) apply(key, value []byte) error {
 // starts serving them. Loaded groups with members are Stable; each member
 // gets a fresh session from now, as Kafka schedules on load.
 func (c *Coordinator) FinishLoad(now time.Time, p int32) error {
+	defer c.check()
 	ls := c.loading[p]
 	if ls == nil {
 		return fmt.Errorf("%w: %d", ErrNotLoading, p)
@@ -281,6 +282,7 @@ func (c *Coordinator) FinishLoad(now time.Time, p int32) error {
 // Unload stops coordinating partition p (leadership moved): its groups are
 // dropped from memory, and their parked requests answer NOT_COORDINATOR.
 func (c *Coordinator) Unload(p int32) Out {
+	defer c.check()
 	var o Out
 	for _, id := range c.Groups() {
 		if c.PartitionFor(id) != p {
