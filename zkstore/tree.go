@@ -226,13 +226,27 @@ func (t *DataTree) SessionTimeout(id int64) (int32, bool) {
 	return to, ok
 }
 
-// Ephemerals returns the sorted ephemeral paths owned by a session.
+// Ephemerals returns the ephemeral paths owned by a session, in
+// ZooKeeper's order.
 func (t *DataTree) Ephemerals(session int64) []string {
 	out := make([]string, 0, len(t.ephemerals[session]))
 	for p := range t.ephemerals[session] {
 		out = append(out, p)
 	}
-	sort.Strings(out)
+	// ZooKeeper hands out (and a closing session deletes) its ephemerals
+	// as a copied HashSet: new HashSet<>(set) sizes its table for the
+	// count, at least 16. Ties in a bucket go by name.
+	table := uint32(16)
+	for float64(table) < float64(len(out))/0.75+1 {
+		table *= 2
+	}
+	sort.Slice(out, func(i, j int) bool {
+		bi, bj := javaBucket(javaStringHash(out[i]), table), javaBucket(javaStringHash(out[j]), table)
+		if bi != bj {
+			return bi < bj
+		}
+		return out[i] < out[j]
+	})
 	return out
 }
 
@@ -449,12 +463,11 @@ func (t *DataTree) deleteNode(p string, zxid int64, evs *[]Event) Code {
 }
 
 func (t *DataTree) closeSession(id int64, zxid int64, evs *[]Event) {
-	// Delete deepest paths first so a session's ephemeral chain (which
-	// cannot exist: ephemerals have no children) never trips NotEmpty;
-	// sorting keeps replay deterministic.
-	paths := t.Ephemerals(id)
-	for i := len(paths) - 1; i >= 0; i-- {
-		t.deleteNode(paths[i], zxid, evs)
+	// In ZooKeeper's order (its CloseSessionTxn lists them so), which is
+	// deterministic for replay; ephemerals have no children, so the order
+	// never trips NotEmpty.
+	for _, p := range t.Ephemerals(id) {
+		t.deleteNode(p, zxid, evs)
 	}
 	delete(t.sessions, id)
 	delete(t.ephemerals, id)
