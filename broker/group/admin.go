@@ -22,7 +22,13 @@ func (c *Coordinator) DescribeGroups(now time.Time, req *kmsg.DescribeGroupsRequ
 			r.Groups = append(r.Groups, rg)
 			continue
 		}
-		if g := c.groups[id]; g != nil {
+		g := c.groups[id]
+		if g == nil && req.Version >= 6 {
+			rg.ErrorCode = kerr.GroupIDNotFound.Code
+			msg := "Group " + id + " not found."
+			rg.ErrorMessage = &msg
+		}
+		if g != nil {
 			rg.State = g.state.String()
 			rg.ProtocolType = g.protocolType
 			stable := g.state == stateStable
@@ -57,8 +63,8 @@ func (c *Coordinator) ListGroups(now time.Time, req *kmsg.ListGroupsRequest) *km
 	r.Version = req.Version
 	for _, p := range c.parts {
 		if p == partLoading {
+			// Kafka reports the load but still lists the loaded groups.
 			r.ErrorCode = kerr.CoordinatorLoadInProgress.Code
-			return r
 		}
 	}
 	stateOK := func(s State) bool {
@@ -108,7 +114,7 @@ func (c *Coordinator) DeleteGroups(now time.Time, req *kmsg.DeleteGroupsRequest)
 	for _, id := range req.Groups {
 		rg := kmsg.NewDeleteGroupsResponseGroup()
 		rg.Group = id
-		if code := c.checkGroup(id, false); code != 0 {
+		if code := c.checkGroup(id, true); code != 0 {
 			rg.ErrorCode = code
 		} else if g := c.groups[id]; g == nil {
 			rg.ErrorCode = kerr.GroupIDNotFound.Code

@@ -32,7 +32,7 @@ func (c *Coordinator) OffsetCommit(now time.Time, req *kmsg.OffsetCommitRequest)
 	all := func(code int16) (*kmsg.OffsetCommitResponse, Out) {
 		return respond(func(string, kmsg.OffsetCommitRequestTopicPartition) int16 { return code })
 	}
-	if code := c.checkGroup(req.Group, false); code != 0 {
+	if code := c.checkGroup(req.Group, true); code != 0 {
 		return all(code)
 	}
 	generation, memberID := req.Generation, req.MemberID
@@ -52,14 +52,19 @@ func (c *Coordinator) OffsetCommit(now time.Time, req *kmsg.OffsetCommitRequest)
 		// no members, as Kafka allows.
 		g = c.getOrCreate(now, req.Group)
 	}
-	if generation >= 0 || memberID != "" || instance != "" {
+	switch {
+	case generation < 0 && g.state == stateEmpty:
+		// Admin clients and consumers without group management commit
+		// to an Empty group whatever member id they send.
+	case generation >= 0 || memberID != "" || instance != "":
 		if code := g.validateMember(memberID, instance); code != 0 {
 			return all(code)
 		}
 		if generation != g.generation {
 			return all(errIllegalGeneration)
 		}
-	} else if len(g.members) > 0 || g.state != stateEmpty {
+	default:
+		// A group with members takes commits from its members only.
 		return all(errUnknownMember)
 	}
 	if g.state == stateCompletingRebalance {

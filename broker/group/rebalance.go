@@ -520,6 +520,9 @@ func (c *Coordinator) Heartbeat(now time.Time, req *kmsg.HeartbeatRequest) *kmsg
 
 func (c *Coordinator) heartbeat(now time.Time, req *kmsg.HeartbeatRequest) int16 {
 	if code := c.checkGroup(req.Group, false); code != 0 {
+		if code == kerr.CoordinatorLoadInProgress.Code {
+			return 0 // Kafka answers blindly while loading: the member stays put
+		}
 		return code
 	}
 	g := c.groups[req.Group]

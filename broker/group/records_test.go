@@ -139,10 +139,10 @@ func TestLoadErrors(t *testing.T) {
 	}
 	// While loading, the partition's groups are COORDINATOR_LOAD_IN_PROGRESS;
 	// the other partition is not ours.
-	req := kmsg.NewPtrHeartbeatRequest()
+	req := kmsg.NewPtrDescribeGroupsRequest()
 	for _, id := range []string{"a", "b", "c", "d"} {
-		req.Group = id
-		code := c.Heartbeat(time.Now(), req).ErrorCode
+		req.Groups = []string{id}
+		code := c.DescribeGroups(time.Now(), req).Groups[0].ErrorCode
 		want := int16(16) // NOT_COORDINATOR
 		if c.PartitionFor(id) == 0 {
 			want = 14 // COORDINATOR_LOAD_IN_PROGRESS
