@@ -134,9 +134,9 @@ func (g *Group) joinCurrent(now time.Time, caller Caller, req *kmsg.JoinGroupReq
 		g.updateAndRebalance(now, caller, req, m, o)
 	case stateCompletingRebalance:
 		if m.matches(req.Protocols) {
-			// A retried JoinGroup whose response was lost: answer again.
-			g.touch(now, m)
-			o.deliver(caller.Waiter, g.joinResponse(req.Version, m, false))
+			// A retried JoinGroup whose response was lost: answer again
+			// (the leader gets the member list again).
+			o.deliver(caller.Waiter, g.joinResponse(req.Version, m, true))
 			return
 		}
 		g.updateAndRebalance(now, caller, req, m, o)
@@ -155,7 +155,11 @@ func (g *Group) joinCurrent(now time.Time, caller Caller, req *kmsg.JoinGroupReq
 // validateMember is Kafka's validateCurrentMember without the generation.
 func (g *Group) validateMember(id, instance string) int16 {
 	if instance != "" {
-		if owner, ok := g.static[instance]; ok && owner != id {
+		owner, ok := g.static[instance]
+		if !ok {
+			return errUnknownMember
+		}
+		if owner != id {
 			return errFencedInstance
 		}
 	}
@@ -430,6 +434,12 @@ func (c *Coordinator) SyncGroup(now time.Time, caller Caller, req *kmsg.SyncGrou
 		return o
 	}
 	if code := c.checkGroup(req.Group, false); code != 0 {
+		if code == kerr.CoordinatorLoadInProgress.Code {
+			// The rebalance state was lost with the load; older clients do
+			// not expect COORDINATOR_LOAD_IN_PROGRESS here, so Kafka asks
+			// them to rejoin.
+			code = errRebalanceInProgress
+		}
 		return fail(code)
 	}
 	g := c.groups[req.Group]
