@@ -113,6 +113,8 @@ func TestCrashSIGKILL(t *testing.T) {
 func crashRounds(t *testing.T, policy string, rounds int) {
 	if testing.Short() {
 		rounds = min(rounds, 3)
+	} else if raceEnabled {
+		rounds = (rounds + 1) / 2 // the race-built child is several times slower
 	}
 	dir := t.TempDir()
 	var acked []ack
