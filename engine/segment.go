@@ -670,9 +670,9 @@ func (r *segReader) read(buf *[]byte, pos int64, n int) ([]byte, error) {
 	return (*buf)[:n], nil
 }
 
-// loadState fills size/next of a segment loaded after a clean shutdown:
-// size from the file, next by scanning forward from the last index entry
-// (active segment) or given by the following segment's base (inactive).
+// loadActiveState completes the active segment after a clean shutdown:
+// the next offset by scanning forward from the last index entry (which must
+// point at its batch), the roll timestamp and the max timestamp.
 func (s *segment) loadActiveState() error {
 	ref, err := s.acquire()
 	if err != nil {
@@ -731,9 +731,9 @@ func (s *segment) loadActiveState() error {
 	return nil
 }
 
-// truncateTo removes every batch whose last offset is >= offset... more
-// precisely, Kafka's LogSegment.truncateTo: the batch holding offset and
-// all later ones. Returns the new next offset. Writer only.
+// truncateTo is Kafka's LogSegment.truncateTo: it removes the batch
+// holding offset and every later one, and returns the new next offset.
+// Writer only.
 func (s *segment) truncateTo(offset int64) (int64, error) {
 	ref, err := s.acquire()
 	if err != nil {
