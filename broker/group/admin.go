@@ -19,6 +19,7 @@ func (c *Coordinator) DescribeGroups(now time.Time, req *kmsg.DescribeGroupsRequ
 		rg.State = stateDead.String()
 		if code := c.checkGroup(id, true); code != 0 {
 			rg.ErrorCode = code
+			rg.State = "" // Kafka's EmptyGroup summary
 			r.Groups = append(r.Groups, rg)
 			continue
 		}

@@ -256,6 +256,11 @@ func (c *Coordinator) OffsetDelete(now time.Time, req *kmsg.OffsetDeleteRequest)
 		}
 		r.Topics = append(r.Topics, rt)
 	}
+	// Kafka's cleanupGroupMetadata: an Empty group left with no offsets
+	// is Dead and deleted.
+	if g.state == stateEmpty && len(g.offsets) == 0 && len(g.pending) == 0 {
+		c.removeGroup(g, &o)
+	}
 	return r, o
 }
 

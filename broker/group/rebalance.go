@@ -598,7 +598,7 @@ func (c *Coordinator) LeaveGroup(now time.Time, req *kmsg.LeaveGroupRequest) (*k
 				rm.ErrorCode = errUnknownMember
 			}
 		default:
-			if _, ok := g.pending[lm.MemberID]; ok && instance == "" {
+			if _, ok := g.pending[lm.MemberID]; ok {
 				delete(g.pending, lm.MemberID)
 				removed = true
 				break
