@@ -208,14 +208,15 @@ func (g *Group) add(m *member) {
 }
 
 // remove drops a member, answering its parked requests with
-// UNKNOWN_MEMBER_ID, and picks a new leader if needed.
+// UNKNOWN_MEMBER_ID (a parked JoinGroup with an empty member id, so the
+// client rejoins from scratch), and picks a new leader if needed.
 func (g *Group) remove(id string, o *Out) {
 	m := g.members[id]
 	if m == nil {
 		return
 	}
 	if m.awaitingJoin() {
-		o.deliver(m.joinWaiter, joinError(m.joinVersion, m.id, errUnknownMember))
+		o.deliver(m.joinWaiter, joinError(m.joinVersion, "", errUnknownMember))
 		m.joinWaiter = nil
 	}
 	if m.awaitingSync() {

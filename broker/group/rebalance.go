@@ -380,11 +380,12 @@ func (g *Group) completeJoin(now time.Time, o *Out) {
 	for _, id := range g.order {
 		m := g.members[id]
 		g.pendingSync[id] = true
-		if !m.awaitingJoin() {
-			continue
+		if m.awaitingJoin() {
+			o.deliver(m.joinWaiter, g.joinResponse(m.joinVersion, m, true))
+			m.joinWaiter = nil
 		}
-		o.deliver(m.joinWaiter, g.joinResponse(m.joinVersion, m, true))
-		m.joinWaiter = nil
+		// Static members that did not rejoin get a fresh session too,
+		// as Kafka schedules every member's heartbeat here.
 		m.isNew = false
 		g.touch(now, m)
 	}
