@@ -91,10 +91,12 @@ func (c *Coordinator) OffsetCommit(now time.Time, req *kmsg.OffsetCommitRequest)
 				off.leaderEpoch = p.LeaderEpoch
 			}
 			if req.Version == 1 && p.Timestamp != -1 {
-				// v1's explicit commit timestamp sets the expiry, as
-				// Kafka 3.x computes it.
-				off.commitTime = time.UnixMilli(p.Timestamp)
-				off.expireTime = off.commitTime.Add(c.cfg.OffsetsRetention)
+				off.commitTime = time.UnixMilli(p.Timestamp) // v1's explicit commit time
+			}
+			if req.Version >= 2 && req.Version <= 4 && req.RetentionTimeMillis != -1 {
+				// v2-v4 may override retention: the offset then expires at
+				// a fixed time (written as an OffsetCommitValue v1).
+				off.expireTime = now.Add(time.Duration(req.RetentionTimeMillis) * time.Millisecond)
 			}
 			g.offsets[tp] = off
 			o.Records = append(o.Records, offsetRecord(part, g.id, tp, off))

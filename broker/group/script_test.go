@@ -399,6 +399,9 @@ func (h *harness) run(cmd string, args map[string]string) {
 		if inst, ok := args["instance"]; ok {
 			req.InstanceID = strp(inst)
 		}
+		if r, ok := args["retention"]; ok {
+			req.RetentionTimeMillis = dur(h.t, r).Milliseconds()
+		}
 		rt := kmsg.NewOffsetCommitRequestTopic()
 		rt.Topic = get(args, "topic", "t")
 		for _, p := range strings.Split(get(args, "partitions", "0"), ",") {
