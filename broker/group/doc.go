@@ -52,7 +52,7 @@
 //	key:   | int16 version=1 | string group | string topic | int32 partition |
 //	value: | int16 version=3 | int64 offset | int32 leader epoch |
 //	       | string metadata | int64 commit timestamp ms |
-//	value v1 (only with an explicit expire time, OffsetCommit v1):
+//	value v1 (only with an explicit expire time: OffsetCommit v2-v4 retention_time_ms):
 //	       | int16 version=1 | int64 offset | string metadata |
 //	       | int64 commit timestamp ms | int64 expire timestamp ms |
 //
