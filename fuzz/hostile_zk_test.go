@@ -195,8 +195,9 @@ func TestHostileZkstore(t *testing.T) {
 
 	// 2. Slow senders that never finish. Before the handshake: half a
 	// ConnectRequest (zkstore's handshake deadline must close it). After
-	// it: half a request frame dripped byte by byte on a 400 ms session
-	// (session expiry must close it; partial bytes are not activity).
+	// it, on 400 ms sessions: half a request then silence, and a request
+	// dripped byte by byte (session expiry must close both; partial
+	// bytes are not activity).
 	preSlow, err := dialFrom("127.0.0.2", h.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -210,10 +211,38 @@ func TestHostileZkstore(t *testing.T) {
 		t.Fatal(err)
 	}
 	held.add(postSlow)
+	if _, err := postSlow.Write(proto.AppendRequest(nil, proto.RequestHeader{Xid: 1, Type: proto.OpGetData}, &proto.GetDataRequest{Path: "/hostile"})[:9]); err != nil {
+		t.Fatal(err)
+	}
 	postSlowClosed := make(chan error, 1)
 	go func() {
 		_, err := closedByPeer(postSlow, 0, 30*time.Second)
 		postSlowClosed <- err
+	}()
+	// The same, dripped one byte every 20 ms: bytes that never complete
+	// a frame must not keep the session alive.
+	drip, err := h.handshake("127.0.0.2", h.sessMsMin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held.add(drip)
+	dripClosed := make(chan error, 1)
+	go func() {
+		_, err := closedByPeer(drip, 0, 30*time.Second)
+		dripClosed <- err
+	}()
+	dripDone := make(chan struct{})
+	dripFrame := frame32(1000, make([]byte, 996))
+	dripSent := 0 // read after dripDone
+	go func() {
+		defer close(dripDone)
+		for i := 0; i < len(dripFrame); i++ { // bounded: 1000 bytes, 20 s at most
+			if _, err := drip.Write(dripFrame[i : i+1]); err != nil {
+				return
+			}
+			dripSent++
+			time.Sleep(20 * time.Millisecond) // the attack's pacing, not synchronisation
+		}
 	}()
 
 	// 3. Continuous attacks from 127.0.0.2, each a bounded loop, while
@@ -397,6 +426,14 @@ func TestHostileZkstore(t *testing.T) {
 	if err := <-postSlowClosed; err != nil {
 		t.Errorf("a request left half-sent after the handshake: %v", err)
 	}
+	if err := <-dripClosed; err != nil {
+		t.Errorf("a request dripped byte by byte after the handshake: %v", err)
+	}
+	<-dripDone
+	if dripSent >= len(dripFrame) {
+		t.Errorf("the dripping connection stayed open until its frame was complete")
+	}
+	t.Logf("dripping connection closed after %d of %d bytes", dripSent, len(dripFrame))
 	if _, err := closedByPeer(preSlow, 0, 60*time.Second); err != nil {
 		t.Errorf("a ConnectRequest left half-sent: %v", err)
 	}
