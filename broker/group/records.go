@@ -237,8 +237,13 @@ func (c *Coordinator) FinishLoad(now time.Time, p int32) error {
 				g.stateTime = time.UnixMilli(v.CurrentStateTimestamp)
 			}
 			for _, vm := range v.Members {
-				if _, dup := g.members[vm.MemberID]; dup {
-					continue
+				if _, dup := g.members[vm.MemberID]; dup || vm.MemberID == "" {
+					continue // not written by a coordinator; keep the first
+				}
+				if vm.InstanceID != nil {
+					if _, dup := g.static[*vm.InstanceID]; dup {
+						continue
+					}
 				}
 				m := &member{
 					id:         vm.MemberID,

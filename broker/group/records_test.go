@@ -177,6 +177,34 @@ func FuzzLoadRecords(f *testing.F) {
 		if err := c.FinishLoad(now, 0); err != nil {
 			t.Fatal(err)
 		}
+		for _, id := range c.Groups() {
+			if err := c.groups[id].checkErr(); err != nil {
+				t.Fatalf("loaded group %q: %v", id, err)
+			}
+			// Every loaded member can heartbeat and rejoin; a newcomer can join.
+			// (The empty group id is legal only for offset APIs.)
+			g := c.groups[id]
+			if id == "" {
+				continue
+			}
+			for _, mid := range g.Members() {
+				hb := kmsg.NewPtrHeartbeatRequest()
+				hb.Group, hb.MemberID, hb.Generation = id, mid, g.generation
+				if code := c.Heartbeat(now, hb).ErrorCode; code != 0 {
+					t.Fatalf("loaded member %q heartbeat: %d", mid, code)
+				}
+			}
+			jr := kmsg.NewPtrJoinGroupRequest()
+			jr.Version = 3
+			jr.Group = id
+			jr.SessionTimeoutMillis = 10_000
+			jr.ProtocolType = g.protocolType
+			jr.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: g.protocol}}
+			c.JoinGroup(now, Caller{ClientID: "fuzz", Waiter: 0}, jr)
+			if err := c.groups[id].checkErr(); err != nil {
+				t.Fatalf("after join %q: %v", id, err)
+			}
+		}
 		c.Tick(now.Add(time.Hour))
 		// Reload what the loaded groups would write: offsets must match.
 		c2 := New(Config{NumPartitions: 1})
