@@ -350,6 +350,12 @@ func (s *Server) commitLoop() {
 	batch := make([]*writeReq, 0, 256)
 	var evs []Event
 	var payload []byte
+	// Sessions seen in this and the previous batch: an estimate of how
+	// many writers are active, so a batch can wait briefly for the ones
+	// whose previous reply just went out (see below).
+	cur, prev := make(map[int64]struct{}), make(map[int64]struct{})
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		var first *writeReq
 		select {
@@ -370,6 +376,44 @@ func (s *Server) commitLoop() {
 				batch = append(batch, r)
 			default:
 				break drain
+			}
+		}
+		// Closed-loop clients send their next write only after the
+		// previous reply, which leaves every other batch with half of
+		// them. When fewer writers are here than were active over the last
+		// two batches, wait a moment (bounded by the recent fsync time)
+		// for the rest, so one fsync covers them all.
+		if s.set.forceSync {
+			active := len(prev)
+			for k := range cur {
+				if _, ok := prev[k]; !ok {
+					active++
+				}
+			}
+			if len(batch) < min(active, 1000) {
+				linger.Reset(s.lingerTime())
+			wait:
+				for len(batch) < min(active, 1000) {
+					select {
+					case r := <-s.reqCh:
+						batch = append(batch, r)
+					case <-linger.C:
+						break wait
+					case <-s.stop:
+						break wait
+					}
+				}
+				if !linger.Stop() {
+					select {
+					case <-linger.C:
+					default:
+					}
+				}
+			}
+			prev, cur = cur, prev
+			clear(cur)
+			for _, r := range batch {
+				cur[r.session] = struct{}{}
 			}
 		}
 		evs = evs[:0]
@@ -443,6 +487,18 @@ func (s *Server) commitLoop() {
 			go s.writeSnapshot(snap)
 		}
 	}
+}
+
+// lingerTime bounds how long a batch waits for more writers: about the
+// recent average fsync, between 50µs and 2ms.
+func (s *Server) lingerTime() time.Duration {
+	s.stats.mu.Lock()
+	var avg time.Duration
+	if s.stats.fsyncCnt > 0 {
+		avg = time.Duration(s.stats.fsyncSum / s.stats.fsyncCnt)
+	}
+	s.stats.mu.Unlock()
+	return min(max(avg, 50*time.Microsecond), 2*time.Millisecond)
 }
 
 // setDurable publishes that every txn up to zxid is on disk.
