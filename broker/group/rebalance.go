@@ -120,6 +120,13 @@ func (g *Group) joinNew(now time.Time, caller Caller, req *kmsg.JoinGroupRequest
 func (g *Group) joinCurrent(now time.Time, caller Caller, req *kmsg.JoinGroupRequest, instance string, o *Out) {
 	id := req.MemberID
 	if _, ok := g.pending[id]; ok {
+		if _, taken := g.static[instance]; instance != "" && taken {
+			// Kafka never hands a pending (dynamic) id to a static member
+			// and fails such a request; the instance belongs to another
+			// member id, so it is fenced.
+			o.deliver(caller.Waiter, joinError(req.Version, id, errFencedInstance))
+			return
+		}
 		delete(g.pending, id)
 		g.addAndRebalance(now, caller, req, id, instance, o)
 		return
