@@ -28,6 +28,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorlog/gregor/engine"
+	"github.com/gregorlog/gregor/engine/batch"
 	"github.com/gregorlog/gregor/netio"
 )
 
@@ -37,7 +38,7 @@ const codecZstd = 4
 
 type produceSlot struct {
 	rp   *kmsg.ProduceResponseTopicPartition
-	pend *engine.Pending
+	wait func() (engine.AppendResult, error)
 }
 
 func handleProduce(b *Broker, _ context.Context, r *netio.Request, req kmsg.Request) netio.Reply {
@@ -59,7 +60,7 @@ func handleProduce(b *Broker, _ context.Context, r *netio.Request, req kmsg.Requ
 			*rp = kmsg.NewProduceResponseTopicPartition()
 			rp.Partition = qp.Partition
 			rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = -1, -1, -1
-			pend, err := b.appendPartition(r.APIVersion, q.Acks, tm, qp)
+			wait, err := b.appendPartition(r.APIVersion, q.Acks, tm, qp)
 			if err != nil {
 				rp.ErrorCode = errorCode(err)
 				if r.APIVersion >= 8 {
@@ -70,7 +71,7 @@ func handleProduce(b *Broker, _ context.Context, r *netio.Request, req kmsg.Requ
 				}
 				continue
 			}
-			pending = append(pending, produceSlot{rp: rp, pend: pend})
+			pending = append(pending, produceSlot{rp: rp, wait: wait})
 		}
 	}
 	if q.Acks == 0 {
@@ -89,7 +90,7 @@ func handleProduce(b *Broker, _ context.Context, r *netio.Request, req kmsg.Requ
 	go func() {
 		defer b.inflight.Done()
 		for _, s := range pending {
-			res, err := s.pend.Result()
+			res, err := s.wait()
 			if err != nil {
 				s.rp.ErrorCode = errorCode(err)
 				if r.APIVersion >= 8 {
@@ -107,7 +108,7 @@ func handleProduce(b *Broker, _ context.Context, r *netio.Request, req kmsg.Requ
 }
 
 // appendPartition validates and queues one partition's batch.
-func (b *Broker) appendPartition(version, acks int16, tm *topicMeta, qp *kmsg.ProduceRequestTopicPartition) (*engine.Pending, error) {
+func (b *Broker) appendPartition(version, acks int16, tm *topicMeta, qp *kmsg.ProduceRequestTopicPartition) (func() (engine.AppendResult, error), error) {
 	if acks != -1 && acks != 0 && acks != 1 {
 		return nil, errInvalidRequiredAcks
 	}
@@ -127,5 +128,53 @@ func (b *Broker) appendPartition(version, acks int16, tm *topicMeta, qp *kmsg.Pr
 	if version < 7 && len(qp.Records) > 22 && qp.Records[22]&0x07 == codecZstd {
 		return nil, errUnsupportedCompression
 	}
-	return l.AppendAsync(qp.Records, engine.AppendOptions{LeaderEpoch: pm.LeaderEpoch})
+	opts := engine.AppendOptions{LeaderEpoch: pm.LeaderEpoch}
+	h, herr := batch.ParseHeader(qp.Records)
+	if herr != nil || !h.HasProducerID() || h.BaseSequence < 0 {
+		pend, err := l.AppendAsync(qp.Records, opts)
+		if err != nil {
+			return nil, err
+		}
+		return pend.Result, nil
+	}
+	if h.IsTransactional() {
+		return nil, fmt.Errorf("%w: transactional batches are not supported yet", errInvalidRecord)
+	}
+	// Idempotent producer: check the sequence and enqueue in one critical
+	// section, so checks happen in append order.
+	pp := b.producersFor(l)
+	pp.mu.Lock()
+	dup, err := pp.checkLocked(h)
+	if err != nil {
+		pp.mu.Unlock()
+		return nil, err
+	}
+	if dup != nil {
+		pend, first, last := dup.pend, dup.firstOffset, dup.lastOffset
+		pp.mu.Unlock()
+		return func() (engine.AppendResult, error) {
+			if pend != nil {
+				res, err := pend.Result()
+				return res, err
+			}
+			return engine.AppendResult{BaseOffset: first, LastOffset: last, LogAppendTime: -1, LogStartOffset: l.LogStartOffset()}, nil
+		}, nil
+	}
+	pend, err := l.AppendAsync(qp.Records, opts)
+	if err != nil {
+		pp.mu.Unlock()
+		return nil, err
+	}
+	sb := &seqBatch{firstSeq: h.BaseSequence, lastSeq: h.BaseSequence + h.LastOffsetDelta, firstOffset: -1, lastOffset: -1, timestamp: h.MaxTimestamp, pend: pend}
+	pp.recordLocked(h, sb)
+	pp.mu.Unlock()
+	return func() (engine.AppendResult, error) {
+		res, err := pend.Result()
+		if err != nil {
+			pp.forget(h.ProducerID, sb)
+			return res, err
+		}
+		pp.settle(sb, res)
+		return res, nil
+	}, nil
 }

@@ -13,8 +13,10 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorlog/gregor/broker/config"
@@ -30,16 +32,27 @@ func handleDescribeConfigs(b *Broker, ctx context.Context, r *netio.Request, req
 		rr := kmsg.NewDescribeConfigsResponseResource()
 		rr.ResourceType, rr.ResourceName = res.ResourceType, res.ResourceName
 		var entries []config.Entry
-		overrides, err := b.currentOverrides(ctx, res.ResourceType, res.ResourceName)
-		if err == nil {
-			if res.ResourceType == resourceTopic {
-				entries, err = b.conf().DescribeTopic(overrides)
+		var err error
+		switch res.ResourceType {
+		case resourceTopic:
+			// The cache holds the overrides as last read from ZooKeeper.
+			if tm := b.meta.topic(res.ResourceName); tm == nil {
+				err = fmt.Errorf("%w: %s", errUnknownTopicOrPartition, res.ResourceName)
 			} else {
+				entries, err = b.conf().DescribeTopic(tm.Overrides)
+			}
+		case resourceBroker:
+			if _, err = b.brokerEntity(res.ResourceName); err == nil {
 				entries = b.conf().DescribeBroker()
 			}
+		default:
+			err = fmt.Errorf("%w: resource type %d", errInvalidRequest, res.ResourceType)
 		}
 		rr.ErrorCode = errorCode(err)
 		rr.ErrorMessage = errorMessage(err)
+		if errorCode(err) == kerr.UnknownServerError.Code {
+			b.log.Warn("DescribeConfigs", "resource", res.ResourceName, "err", err)
+		}
 		for _, e := range entries {
 			if res.ConfigNames != nil && !slices.Contains(res.ConfigNames, e.Name) {
 				continue

@@ -65,6 +65,16 @@ type Broker struct {
 	leadership atomic.Pointer[zkmeta.Leadership]
 	// reconcileMu serialises topic loads and log creation/deletion.
 	reconcileMu sync.Mutex
+	// deleteMu serialises the controller's topic deletions (DeleteTopics
+	// and the /admin/delete_topics watch). Lock order: deleteMu, then
+	// reconcileMu.
+	deleteMu sync.Mutex
+
+	pmu       sync.Mutex                          // guards producers
+	producers map[*engine.Log]*partitionProducers // idempotent producer state per partition
+	pidMu     sync.Mutex                          // guards pidNext, pidEnd
+	pidNext   int64                               // next producer id of the current block
+	pidEnd    int64                               // end (inclusive) of the current block; -1 = none
 
 	// inflight counts requests between Handle and their reply, so Close
 	// can let them finish.
@@ -99,7 +109,8 @@ func New(cfg *config.Config, opts Options) (*Broker, error) {
 			return nil, fmt.Errorf("%w: listener %s uses %s; only PLAINTEXT is supported", ErrStart, l.Name, l.SecurityProtocol)
 		}
 	}
-	b := &Broker{cfg: cfg, opts: opts, log: opts.Logger, id: cfg.BrokerID(), fatal: make(chan error, 1)}
+	b := &Broker{cfg: cfg, opts: opts, log: opts.Logger, id: cfg.BrokerID(), fatal: make(chan error, 1),
+		producers: map[*engine.Log]*partitionProducers{}, pidEnd: -1}
 	b.cur.Store(cfg)
 	b.meta.init()
 	b.ctx, b.cancel = context.WithCancel(context.Background())
@@ -373,6 +384,7 @@ func (b *Broker) Close() error {
 		}
 		b.cancel()
 		if b.eng != nil {
+			b.writeSnapshots()
 			if err := b.eng.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("broker: closing logs: %w", err))
 			}

@@ -30,6 +30,7 @@ var (
 	errUnsupportedCompression    = errors.New("broker: zstd needs produce v7+")
 	errCoordinator               = errors.New("broker: metadata inconsistency")
 	errInvalidRequest            = errors.New("broker: invalid request")
+	errInvalidRecord             = errors.New("broker: invalid record")
 	errPolicyViolation           = errors.New("broker: policy violation")
 	errDuplicateResource         = errors.New("broker: duplicate resource")
 	errRequestTimedOut           = errors.New("broker: request timed out")
@@ -46,7 +47,11 @@ func errorCode(err error) int16 {
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, batch.ErrInvalidRecord):
+	case errors.Is(err, errOutOfOrderSequence):
+		return kerr.OutOfOrderSequenceNumber.Code
+	case errors.Is(err, errInvalidEpoch):
+		return kerr.InvalidProducerEpoch.Code
+	case errors.Is(err, batch.ErrInvalidRecord), errors.Is(err, errInvalidRecord):
 		return kerr.InvalidRecord.Code
 	case errors.Is(err, batch.ErrTooLarge):
 		return kerr.MessageTooLarge.Code

@@ -322,6 +322,7 @@ func (b *Broker) dropTopicLocked(name string) {
 	if t == nil {
 		return
 	}
+	b.dropProducers(name)
 	for _, p := range t.Partitions {
 		if err := b.eng.DeleteLog(name, p.ID); err != nil && !errors.Is(err, engine.ErrUnknownLog) {
 			b.log.Error("deleting partition log", "topic", name, "partition", p.ID, "err", err)
@@ -337,6 +338,8 @@ func (b *Broker) completeDeletions(ctx context.Context, names []string) {
 	if !ok {
 		return
 	}
+	b.deleteMu.Lock()
+	defer b.deleteMu.Unlock()
 	// Events may be stale: only topics still marked now are deleted, so a
 	// topic re-created after its deletion is never touched.
 	marked, err := b.zk.TopicsMarkedForDeletion(ctx)
@@ -460,6 +463,9 @@ func (b *Broker) deleteTopic(ctx context.Context, name string) error {
 	if b.meta.topic(name) == nil {
 		return fmt.Errorf("%w: %s", zkmeta.ErrNoTopic, name)
 	}
+	// deleteMu keeps the watch's completeDeletions from racing with us.
+	b.deleteMu.Lock()
+	defer b.deleteMu.Unlock()
 	if err := b.zk.MarkTopicForDeletion(ctx, f, name); err != nil {
 		return err
 	}
