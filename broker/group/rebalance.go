@@ -65,6 +65,7 @@ func (c *Coordinator) JoinGroup(now time.Time, caller Caller, req *kmsg.JoinGrou
 		g.remove(req.MemberID, &o)
 		delete(g.pending, req.MemberID)
 		o.deliver(caller.Waiter, joinError(req.Version, "", kerr.GroupMaxSizeReached.Code))
+		g.tryCompleteJoin(now, &o)
 		return o
 	}
 	if !g.supports(req.ProtocolType, req.Protocols) {
