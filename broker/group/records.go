@@ -267,6 +267,14 @@ func (c *Coordinator) FinishLoad(now time.Time, p int32) error {
 				g.state = stateStable
 				g.computeSubscribed()
 			}
+			if len(g.members) > c.cfg.MaxSize {
+				// group.max.size was lowered: rebalance so the members
+				// commit and the size limit applies on rejoin, as Kafka's
+				// onGroupLoaded does. No request is parked yet, so nothing
+				// is delivered.
+				var o Out
+				g.prepareRebalance(now, &o)
+			}
 		}
 		for tp, v := range ls.offsets[id] {
 			off := offset{offset: v.Offset, leaderEpoch: -1, metadata: v.Metadata, commitTime: time.UnixMilli(v.CommitTimestamp)}

@@ -287,6 +287,12 @@ func (h *harness) run(cmd string, args map[string]string) {
 	switch cmd {
 	case "config":
 		h.setConfig(args)
+		h.log = nil
+	case "config-keep":
+		// New settings for the next restart; the log and clients stay.
+		log := h.log
+		h.setConfig(args)
+		h.log = log
 	case "tick":
 		for k := range args {
 			if strings.HasPrefix(k, "+") {
