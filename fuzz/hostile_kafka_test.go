@@ -220,10 +220,6 @@ func hostileKafkaListener(t *testing.T, start func(*testing.T, kafkaLimits) *kaf
 	}
 	const window = 2 * time.Second
 	heapBefore := heapInuse()
-	quiet, err := throughput(window, op)
-	if err != nil {
-		t.Fatalf("quiet baseline: %v", err)
-	}
 
 	var held connSet
 	defer held.closeAll()
@@ -341,9 +337,9 @@ func hostileKafkaListener(t *testing.T, start func(*testing.T, kafkaLimits) *kaf
 		return noReplyClose(c)
 	})
 
-	attacked, err := throughput(window, op)
+	quiet, attacked, err := interleaved(att, 8, window/8, op)
 	if err != nil {
-		t.Fatalf("well-behaved client failed under attack: %v", err)
+		t.Fatalf("well-behaved client failed: %v", err)
 	}
 	for _, err := range att.stop() {
 		t.Error(err)
@@ -352,7 +348,7 @@ func hostileKafkaListener(t *testing.T, start func(*testing.T, kafkaLimits) *kaf
 	if att.rounds.Load() < 100 {
 		t.Errorf("only %d attack rounds ran alongside the client", att.rounds.Load())
 	}
-	checkThroughput(t, quiet, attacked)
+	checkThroughput(t, "under attack (interleaved with pauses)", quiet, attacked)
 
 	for i, c := range slowConns {
 		if err := noReplyClose(c); err != nil {
@@ -437,7 +433,7 @@ func hostileKafkaConnectionFlood(t *testing.T, start func(*testing.T, kafkaLimit
 	if err != nil {
 		t.Fatalf("well-behaved client failed during the flood: %v", err)
 	}
-	checkThroughput(t, quiet, attacked)
+	checkThroughput(t, "during the flood", quiet, attacked)
 	held.closeAll()
 	testutil.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
 		if n := m.ConnectionsActive.Load(); n != activeBefore {
