@@ -11,6 +11,8 @@ import (
 )
 
 func TestPartitionFor(t *testing.T) {
+	// Expected values were computed with OpenJDK's String.hashCode and
+	// Kafka's Utils.abs (MIN_VALUE -> 0) on this machine, then % 50.
 	for _, tc := range []struct {
 		group string
 		parts int32
@@ -18,20 +20,24 @@ func TestPartitionFor(t *testing.T) {
 	}{
 		{"", 50, 0},
 		{"a", 50, 97 % 50},
-		{"hello", 50, 99162322 % 50},          // "hello".hashCode() == 99162322
-		{"polygenelubricants", 50, 0},         // hashCode == Integer.MIN_VALUE: Utils.abs gives 0
-		{"Aa", 50, 2112 % 50},                 // "Aa" and "BB" collide in Java
-		{"BB", 50, 2112 % 50},                 //
-		{"\U0001F600", 50, 1772899 % 50},      // two UTF-16 units: 0xD83D*31 + 0xDE00
-		{"console-consumer-1", 1, 0},          // one partition
-		{"abcdefghijklmnopqrstuvwxyz", 50, 0}, // negative hash, computed below
+		{"my-group", 50, 12},                   // hashCode -1906497762
+		{"console-consumer-12345", 50, 6},      // 158455506
+		{"franz-go-group", 50, 40},             // -1570052090
+		{"Ünïcödé-グループ", 50, 36},               // 557422286
+		{"\U0001F600", 50, 49},                 // 1772899: two UTF-16 units
+		{"abcdefghijklmnopqrstuvwxyz", 50, 27}, // 958031277
+		{"polygenelubricants", 50, 0},          // Integer.MIN_VALUE
+		{"Aa", 50, 2112 % 50},                  // "Aa" and "BB" collide in Java
+		{"BB", 50, 2112 % 50},
+		{"console-consumer-1", 1, 0},
 	} {
-		want := tc.want
-		if tc.group == "abcdefghijklmnopqrstuvwxyz" {
-			want = javaAbsHash(tc.group) % tc.parts
+		if got := PartitionFor(tc.group, tc.parts); got != tc.want {
+			t.Errorf("PartitionFor(%q, %d) = %d, want %d", tc.group, tc.parts, got, tc.want)
 		}
-		if got := PartitionFor(tc.group, tc.parts); got != want {
-			t.Errorf("PartitionFor(%q, %d) = %d, want %d", tc.group, tc.parts, got, want)
+		if tc.parts == 50 && isASCII(tc.group) {
+			if got := javaAbsHash(tc.group) % 50; got != tc.want {
+				t.Errorf("independent hash of %q = %d, want %d", tc.group, got, tc.want)
+			}
 		}
 	}
 }
@@ -242,4 +248,13 @@ func FuzzLoadRecords(f *testing.F) {
 			}
 		}
 	})
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
