@@ -199,8 +199,9 @@ func kframe(key, version int16, corr int32, body []byte) []byte {
 	return frame32(uint32(len(b)), b)
 }
 
-// TestHostileKafkaListener attacks netio (the broker's network layer) with
-// bad frames while franz-go keeps requesting metadata: every bad frame
+// TestHostileKafkaListener attacks netio (the broker's network layer, with
+// a kmsg handler) and the broker with bad frames while franz-go keeps
+// requesting metadata (netio) or producing (broker): every bad frame
 // closes its connection without a response (kafka-protocol.md §10.1), a
 // silent half-sent request is reaped by connections.max.idle.ms, the
 // client keeps its throughput and the heap returns to where it was.
