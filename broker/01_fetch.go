@@ -1,6 +1,6 @@
 package broker
 
-// Fetch (key 1), v4-12, as Kafka 3.8 without fetch sessions.
+// Fetch (key 1), v4-16, as Kafka 3.8 without fetch sessions.
 //
 // The response is encoded by hand (never by kmsg) so that each partition's
 // records go out as a file region by sendfile: in every version Records is
@@ -14,9 +14,9 @@ package broker
 //	      | last_stable_offset int64 | [v5+ log_start_offset int64]
 //	      | aborted_transactions int32 count, -1 = null | [v11+ preferred_read_replica int32]
 //	      | records_size int32 | <region> } }
-//	v12 (flexible; the response header carries one 0x00 tag byte):
+//	v12+ (flexible; the response header carries one 0x00 tag byte):
 //	  throttle int32 | error_code int16 | session_id int32
-//	  uvarint n_topics+1 { uvarint len+1 topic
+//	  uvarint n_topics+1 { uvarint len+1 topic (v12) | topic_id [16]byte (v13+)
 //	    uvarint n_partitions+1 { partition int32 | error_code int16 | hw int64 | lso int64
 //	      | log_start int64 | uvarint n_aborted+1 (0 = null) | preferred_read_replica int32
 //	      | uvarint size+1 | <region> | 0x00 partition tags } | 0x00 topic tags } | 0x00 tags
@@ -31,7 +31,10 @@ package broker
 // by the engine's high-watermark notification (no polling). Fetch
 // sessions (KIP-227) are never created: session_id 0 answers every full
 // fetch and an incremental one gets FETCH_SESSION_ID_NOT_FOUND, which
-// every client handles by sending full fetches.
+// every client handles by sending full fetches. v13+ name topics by id
+// (UNKNOWN_TOPIC_ID for an unknown one); v15 moves replica_id into a tag;
+// v16's NodeEndpoints tag is never needed because no partition answers
+// NOT_LEADER_OR_FOLLOWER with a new leader (one replica per partition).
 
 import (
 	"context"
@@ -46,7 +49,7 @@ import (
 	"github.com/gregorlog/gregor/netio"
 )
 
-func init() { register(kmsg.Fetch, 4, 12, handleFetch) }
+func init() { register(kmsg.Fetch, 4, 16, handleFetch) }
 
 type fetchPartition struct {
 	partition int32
@@ -59,6 +62,7 @@ type fetchPartition struct {
 
 type fetchTopic struct {
 	name  string
+	id    [16]byte
 	parts []fetchPartition
 }
 
@@ -140,14 +144,24 @@ func (b *Broker) readFetch(q *kmsg.FetchRequest) *fetchResult {
 	res := &fetchResult{topics: make([]fetchTopic, len(q.Topics))}
 	for i, qt := range q.Topics {
 		ft := &res.topics[i]
-		ft.name = qt.Topic
-		tm := b.meta.topic(qt.Topic)
+		ft.name, ft.id = qt.Topic, qt.TopicID
+		var tm *topicMeta
+		unknownErr := error(errUnknownTopicOrPartition)
+		if q.Version >= 13 {
+			tm = b.meta.topicByID(qt.TopicID)
+			unknownErr = errUnknownTopicID
+		} else {
+			tm = b.meta.topic(qt.Topic)
+		}
 		ft.parts = make([]fetchPartition, len(qt.Partitions))
 		for j, qp := range qt.Partitions {
 			fp := &ft.parts[j]
 			fp.partition = qp.Partition
 			fp.hw, fp.lso, fp.logStart = -1, -1, -1
 			l, _, err := b.partitionLog(tm, qp.Partition)
+			if tm == nil {
+				err = unknownErr
+			}
 			if err != nil {
 				fp.code = errorCode(err)
 				res.errs = true
@@ -197,12 +211,16 @@ func encodeFetch(r *netio.Request, q *kmsg.FetchRequest, res *fetchResult, topEr
 	}
 	arrayLen(len(res.topics))
 	for _, t := range res.topics {
-		if flex {
+		if v >= 13 {
+			buf = append(buf, t.id[:]...)
+		} else if flex {
 			buf = binary.AppendUvarint(buf, uint64(len(t.name))+1)
 		} else {
 			buf = be.AppendUint16(buf, uint16(len(t.name)))
 		}
-		buf = append(buf, t.name...)
+		if v < 13 {
+			buf = append(buf, t.name...)
+		}
 		arrayLen(len(t.parts))
 		for _, p := range t.parts {
 			buf = be.AppendUint32(buf, uint32(p.partition))

@@ -119,7 +119,7 @@ func TestAPIVersionsKIP511(t *testing.T) {
 	for _, k := range resp.ApiKeys {
 		ranges[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
 	}
-	for key, want := range map[kmsg.Key][2]int16{kmsg.Produce: {0, 12}, kmsg.Fetch: {4, 12}, kmsg.Metadata: {0, 12}, kmsg.ApiVersions: {0, 3}, kmsg.ListOffsets: {0, 7}, kmsg.CreateTopics: {0, 7}, kmsg.DeleteTopics: {0, 6}, kmsg.DescribeConfigs: {0, 4}} {
+	for key, want := range map[kmsg.Key][2]int16{kmsg.Produce: {0, 12}, kmsg.Fetch: {4, 16}, kmsg.Metadata: {0, 12}, kmsg.ApiVersions: {0, 3}, kmsg.ListOffsets: {0, 7}, kmsg.CreateTopics: {0, 7}, kmsg.DeleteTopics: {0, 6}, kmsg.DescribeConfigs: {0, 4}} {
 		if ranges[int16(key)] != want {
 			t.Errorf("%v advertised %v, want %v", key, ranges[int16(key)], want)
 		}
@@ -295,6 +295,7 @@ func TestFetchSemantics(t *testing.T) {
 		req.SessionEpoch = -1
 		rt := kmsg.NewFetchRequestTopic()
 		rt.Topic = "f"
+		rt.TopicID = b.meta.topic("f").ID
 		rp := kmsg.NewFetchRequestTopicPartition()
 		rp.FetchOffset, rp.PartitionMaxBytes = offset, partMax
 		rt.Partitions = append(rt.Partitions, rp)
@@ -306,7 +307,7 @@ func TestFetchSemantics(t *testing.T) {
 		}
 		return &resp.Topics[0].Partitions[0]
 	}
-	for _, v := range []int16{4, 5, 7, 11, 12} {
+	for _, v := range []int16{4, 5, 7, 11, 12, 13, 15, 16} {
 		p := fetch(v, 0, 1<<20, 1<<20, 1, 0)
 		if p.ErrorCode != 0 || p.HighWatermark != 3 {
 			t.Fatalf("v%d: error %d hw %d", v, p.ErrorCode, p.HighWatermark)
@@ -326,6 +327,16 @@ func TestFetchSemantics(t *testing.T) {
 		if p := fetch(v, 4, 1<<20, 1<<20, 1, 0); p.ErrorCode != kerr.OffsetOutOfRange.Code {
 			t.Fatalf("v%d: offset past the end: error %d", v, p.ErrorCode)
 		}
+	}
+	// v13+: an unknown topic id is UNKNOWN_TOPIC_ID.
+	req := kmsg.NewPtrFetchRequest()
+	req.Version, req.SessionEpoch = 13, -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.TopicID = [16]byte{9, 9}
+	rt.Partitions = append(rt.Partitions, kmsg.NewFetchRequestTopicPartition())
+	req.Topics = append(req.Topics, rt)
+	if r := roundTrip(t, b, req).(*kmsg.FetchResponse); r.Topics[0].TopicID != rt.TopicID || r.Topics[0].Partitions[0].ErrorCode != kerr.UnknownTopicID.Code {
+		t.Fatalf("unknown topic id: %+v", r.Topics[0])
 	}
 	// KIP-74: a partition limit smaller than the first batch still
 	// returns that whole batch.
