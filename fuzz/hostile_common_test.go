@@ -303,3 +303,16 @@ func countClosedPerSource(t *testing.T, bySrc map[string][]net.Conn, want int) {
 		return nil
 	})
 }
+
+// checkGoroutines polls until the goroutine count is back within slack of
+// before: every attack connection's server-side goroutines have ended.
+func checkGoroutines(t *testing.T, before int) {
+	t.Helper()
+	const slack = 25 // client libraries' timers and reconnect loops come and go
+	testutil.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		if n := runtime.NumGoroutine(); n > before+slack {
+			return fmt.Errorf("%d goroutines, %d before the attack", n, before)
+		}
+		return nil
+	})
+}

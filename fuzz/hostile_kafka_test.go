@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -221,6 +222,7 @@ func hostileKafkaListener(t *testing.T, start func(*testing.T, kafkaLimits) *kaf
 	}
 	const window = 2 * time.Second
 	heapBefore := heapInuse()
+	goroutinesBefore := runtime.NumGoroutine()
 
 	var held connSet
 	defer held.closeAll()
@@ -370,6 +372,7 @@ func hostileKafkaListener(t *testing.T, start func(*testing.T, kafkaLimits) *kaf
 	if err := op(); err != nil {
 		t.Fatalf("listener unusable after the attack: %v", err)
 	}
+	checkGoroutines(t, goroutinesBefore)
 	checkHeap(t, t.Name()+" after the attack", heapBefore, 32<<20)
 }
 
@@ -393,6 +396,7 @@ func hostileKafkaConnectionFlood(t *testing.T, start func(*testing.T, kafkaLimit
 	}
 	const window = 2 * time.Second
 	heapBefore := heapInuse()
+	goroutinesBefore := runtime.NumGoroutine()
 	quiet, err := throughput(window, op)
 	if err != nil {
 		t.Fatal(err)
@@ -442,6 +446,7 @@ func hostileKafkaConnectionFlood(t *testing.T, start func(*testing.T, kafkaLimit
 		}
 		return nil
 	})
+	checkGoroutines(t, goroutinesBefore)
 	checkHeap(t, t.Name()+" after the flood", heapBefore, 32<<20)
 }
 

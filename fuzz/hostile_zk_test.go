@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"regexp"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -147,6 +148,7 @@ func TestHostileZkstore(t *testing.T) {
 	}
 	const window = 2 * time.Second
 	heapBefore := heapInuse()
+	goroutinesBefore := runtime.NumGoroutine()
 	preFlood, err := throughput(window, op)
 	if err != nil {
 		t.Fatalf("quiet baseline: %v", err)
@@ -456,6 +458,7 @@ func TestHostileZkstore(t *testing.T) {
 	if err := h.srv.Err(); err != nil {
 		t.Fatalf("server failed: %v", err)
 	}
+	checkGoroutines(t, goroutinesBefore)
 	checkHeap(t, "zkstore after the attack", heapBefore, 32<<20)
 }
 
