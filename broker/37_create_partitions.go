@@ -60,6 +60,9 @@ func (b *Broker) createPartitions(ctx context.Context, qt kmsg.CreatePartitionsR
 		}
 		return fmt.Errorf("%w: topic currently has %d partitions, %d would not be an increase", errInvalidPartitions, cur, qt.Count)
 	}
+	if qt.Count > maxPartitionsPerTopic {
+		return fmt.Errorf("%w: %d partitions requested, at most %d per topic", errInvalidPartitions, qt.Count, maxPartitionsPerTopic)
+	}
 	brokers := b.liveBrokerIDs()
 	live := map[int32]bool{}
 	for _, id := range brokers {

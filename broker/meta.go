@@ -361,6 +361,10 @@ func (b *Broker) completeDeletions(ctx context.Context, names []string) {
 	}
 }
 
+// maxPartitionsPerTopic bounds one topic (Gregor-specific; Kafka has no
+// limit but its single ZooKeeper multi cannot hold much more either).
+const maxPartitionsPerTopic = 10000
+
 // assign spreads partitions [from, from+n) round-robin over the live
 // brokers, rf replicas each, preferred leader first.
 func assign(brokers []int32, from, n int32, rf int16) map[int32][]int32 {
@@ -411,6 +415,9 @@ func (b *Broker) createTopic(ctx context.Context, name string, partitions int32,
 		if partitions <= 0 {
 			return nil, fmt.Errorf("%w: number of partitions must be larger than 0", errInvalidPartitions)
 		}
+		if partitions > maxPartitionsPerTopic {
+			return nil, fmt.Errorf("%w: %d partitions requested, at most %d per topic", errInvalidPartitions, partitions, maxPartitionsPerTopic)
+		}
 		if rf <= 0 {
 			return nil, fmt.Errorf("%w: replication factor must be larger than 0", errInvalidReplicationFactor)
 		}
@@ -422,6 +429,9 @@ func (b *Broker) createTopic(ctx context.Context, name string, partitions int32,
 		live := map[int32]bool{}
 		for _, id := range brokers {
 			live[id] = true
+		}
+		if len(assignment) > maxPartitionsPerTopic {
+			return nil, fmt.Errorf("%w: %d partitions requested, at most %d per topic", errInvalidPartitions, len(assignment), maxPartitionsPerTopic)
 		}
 		for p, reps := range assignment {
 			if p < 0 || p >= int32(len(assignment)) || len(reps) == 0 {
