@@ -285,3 +285,14 @@ func TestOnApacheZooKeeper(t *testing.T) {
 	}
 	_ = filepath.Join
 }
+
+// TestZooKeeperUnreachable: zookeeper.connection.timeout.ms bounds the
+// wait, and the error names the ensemble.
+func TestZooKeeperUnreachable(t *testing.T) {
+	port := testutil.FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	_, err := startBrokerIn(t, t.TempDir(), map[string]string{"zookeeper.connect": addr + "/x", "zookeeper.connection.timeout.ms": "1500"})
+	if !errors.Is(err, zkmeta.ErrConnect) || !errors.Is(err, ErrStart) || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("unreachable ZooKeeper: %v", err)
+	}
+}

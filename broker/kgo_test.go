@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/gregorlog/gregor/internal/testutil"
 )
 
 func TestProduceConsumeKgo(t *testing.T) {
@@ -64,4 +66,31 @@ func TestProduceConsumeKgo(t *testing.T) {
 	if err == nil || !errorsIs(err, kerr.TopicAlreadyExists) {
 		t.Fatalf("create twice: %v", err)
 	}
+}
+
+// TestAcksZeroAndOne: fire-and-forget and leader-only acknowledgements
+// both land every record.
+func TestAcksZeroAndOne(t *testing.T) {
+	b := startBroker(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := newAdmin(t, b).CreateTopic(ctx, 1, 1, nil, "acks"); err != nil {
+		t.Fatal(err)
+	}
+	for _, acks := range []kgo.Acks{kgo.NoAck(), kgo.LeaderAck()} {
+		p := newClient(t, b, kgo.DefaultProduceTopic("acks"), kgo.RequiredAcks(acks), kgo.DisableIdempotentWrite())
+		for i := range 100 {
+			p.Produce(ctx, kgo.StringRecord(fmt.Sprint(i)), nil)
+		}
+		if err := p.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, _ := b.Engine().Log("acks", 0)
+	testutil.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if n := l.HighWatermark(); n != 200 {
+			return fmt.Errorf("high watermark %d, want 200", n)
+		}
+		return nil
+	})
 }
