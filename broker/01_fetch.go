@@ -110,7 +110,7 @@ func (b *Broker) longPoll(ctx context.Context, q *kmsg.FetchRequest, prev *fetch
 		cases := []reflect.SelectCase{
 			{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(timer.C)},
 			{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(ctx.Done())},
-			{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(b.ctx.Done())},
+			{Dir: reflect.SelectRecv, Chan: reflect.ValueOf(b.draining)},
 		}
 		for _, t := range prev.topics {
 			for _, p := range t.parts {

@@ -80,6 +80,7 @@ type Broker struct {
 	// can let them finish.
 	inflight inflightCounter
 	closing  atomic.Bool
+	draining chan struct{} // closed when Close starts: long polls answer at once
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -110,7 +111,7 @@ func New(cfg *config.Config, opts Options) (*Broker, error) {
 		}
 	}
 	b := &Broker{cfg: cfg, opts: opts, log: opts.Logger, id: cfg.BrokerID(), fatal: make(chan error, 1),
-		producers: map[*engine.Log]*partitionProducers{}, pidEnd: -1}
+		producers: map[*engine.Log]*partitionProducers{}, pidEnd: -1, draining: make(chan struct{})}
 	b.cur.Store(cfg)
 	b.meta.init()
 	b.ctx, b.cancel = context.WithCancel(context.Background())
@@ -365,6 +366,7 @@ func (b *Broker) engineConfig() engine.Config {
 func (b *Broker) Close() error {
 	b.closeOnce.Do(func() {
 		b.closing.Store(true)
+		close(b.draining)
 		select {
 		case <-b.inflight.idle():
 		case <-time.After(b.opts.ShutdownGrace):
@@ -372,6 +374,7 @@ func (b *Broker) Close() error {
 		}
 		var errs []error
 		if b.srv != nil {
+			b.quiesce()
 			errs = append(errs, b.srv.Close())
 		}
 		if b.zk != nil {
@@ -399,6 +402,22 @@ func (b *Broker) Close() error {
 		b.closeErr = errors.Join(errs...)
 	})
 	return b.closeErr
+}
+
+// quiesce gives the connections' writers a moment to send the responses
+// of requests that just finished: netio.Server.Close drops unwritten
+// responses and has no drain of its own. It returns once no byte went
+// out for 50 ms, after at most 2 s.
+func (b *Broker) quiesce() {
+	last := b.srv.Metrics().BytesOut.Load()
+	for range 40 {
+		time.Sleep(50 * time.Millisecond)
+		cur := b.srv.Metrics().BytesOut.Load()
+		if cur == last {
+			return
+		}
+		last = cur
+	}
 }
 
 // inflightCounter counts requests in progress. Unlike a WaitGroup it may

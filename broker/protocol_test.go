@@ -366,3 +366,45 @@ func TestFetchSemantics(t *testing.T) {
 		t.Fatalf("long poll: error %d, %d bytes", p.ErrorCode, len(p.RecordBatches))
 	}
 }
+
+// TestCloseAnswersLongPoll: a graceful shutdown answers a parked fetch
+// instead of cutting it off, and does not wait for its max_wait_ms.
+func TestCloseAnswersLongPoll(t *testing.T) {
+	b, err := startBrokerIn(t, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.createTopic(context.Background(), "lp", 1, 1, nil, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.Version, req.MaxWaitMillis, req.MinBytes, req.MaxBytes, req.SessionEpoch = 11, 60000, 1, 1<<20, -1
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "lp"
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.PartitionMaxBytes = 1 << 20
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	done := make(chan kmsg.Response, 1)
+	go func() { done <- roundTrip(t, b, req) }()
+	// Wait until the fetch is parked, then shut down.
+	testutil.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		b.inflight.mu.Lock()
+		defer b.inflight.mu.Unlock()
+		if b.inflight.n == 0 {
+			return errors.New("fetch not parked yet")
+		}
+		return nil
+	})
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if p := r.(*kmsg.FetchResponse).Topics[0].Partitions[0]; p.ErrorCode != 0 {
+			t.Fatalf("parked fetch answered with error %d", p.ErrorCode)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("parked fetch not answered by a graceful shutdown")
+	}
+}
