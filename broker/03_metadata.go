@@ -8,7 +8,9 @@ package broker
 // unknown topic is auto-created when auto.create.topics.enable is true and
 // the request allows it (always below v4; allow_auto_topic_creation from
 // v4); the answer for it is then LEADER_NOT_AVAILABLE (5), as Kafka's
-// AutoTopicCreationManager gives, and clients retry. Brokers are listed
+// AutoTopicCreationManager gives, and clients retry. Any broker may
+// auto-create (Kafka's ZK-mode brokers write the topic znodes directly),
+// fenced by the current controller epoch. Brokers are listed
 // with the endpoint of the listener the request came in on.
 
 import (
@@ -88,10 +90,11 @@ func (b *Broker) autoCreate(ctx context.Context, name string) int16 {
 	if err := zkmeta.ValidateTopicName(name); err != nil {
 		return kerr.InvalidTopicException.Code
 	}
-	if _, ok := b.controller(); !ok {
+	f, err := b.configFence(ctx)
+	if err != nil {
 		return kerr.LeaderNotAvailable.Code
 	}
-	_, err := b.createTopic(ctx, name, -1, -1, nil, nil, false)
+	_, err = b.createTopicFenced(ctx, f, name, -1, -1, nil, nil, false)
 	switch {
 	case err == nil, errors.Is(err, zkmeta.ErrTopicExists):
 		return kerr.LeaderNotAvailable.Code

@@ -274,6 +274,17 @@ func TestOnApacheZooKeeper(t *testing.T) {
 	if led[0] != 2 || led[1] != 2 {
 		t.Errorf("partitions led per broker: %v, want 2 and 2", led)
 	}
+	// Auto-creation works through the broker that is not the controller.
+	md := metadataFor(t, b1, 12, true, "auto-on-1")
+	if md.Topics[0].ErrorCode != kerr.LeaderNotAvailable.Code {
+		t.Fatalf("auto-create via broker 1: %v", kerr.ErrorForCode(md.Topics[0].ErrorCode))
+	}
+	testutil.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		if tm := b0.meta.topic("auto-on-1"); tm == nil {
+			return errors.New("broker 0 does not see auto-on-1")
+		}
+		return nil
+	})
 	// The layout is Kafka's, under the chroot.
 	st, err := b0.zk.PartitionState(ctx, "zk38", 0)
 	if err != nil || st.Leader < 0 {

@@ -395,6 +395,13 @@ func (b *Broker) createTopic(ctx context.Context, name string, partitions int32,
 	if !ok {
 		return nil, errNotController
 	}
+	return b.createTopicFenced(ctx, f, name, partitions, rf, assignment, configs, validateOnly)
+}
+
+// createTopicFenced writes the topic under fence f: the controller's own,
+// or (auto-creation on another broker, as Kafka's ZK-mode brokers write
+// topics directly) the current controller epoch.
+func (b *Broker) createTopicFenced(ctx context.Context, f zkmeta.Fence, name string, partitions int32, rf int16, assignment map[int32][]int32, configs map[string]string, validateOnly bool) (*topicMeta, error) {
 	if err := zkmeta.ValidateTopicName(name); err != nil {
 		return nil, err
 	}
