@@ -68,3 +68,18 @@ func TestMetadataAutoCreate(t *testing.T) {
 		t.Fatalf("auto.create.topics.enable=false: %v", kerr.ErrorForCode(r.Topics[0].ErrorCode))
 	}
 }
+
+// TestAdvertisedListeners: Metadata and DescribeCluster return
+// advertised.listeners, not the bound address.
+func TestAdvertisedListeners(t *testing.T) {
+	b := startBroker(t, map[string]string{"advertised.listeners": "PLAINTEXT://broker0.example:19092"})
+	r := metadataFor(t, b, 12, false)
+	if len(r.Brokers) != 1 || r.Brokers[0].Host != "broker0.example" || r.Brokers[0].Port != 19092 {
+		t.Fatalf("metadata brokers: %+v", r.Brokers)
+	}
+	dc := kmsg.NewPtrDescribeClusterRequest()
+	dc.Version, dc.EndpointType = 1, 1
+	if r := roundTrip(t, b, dc).(*kmsg.DescribeClusterResponse); len(r.Brokers) != 1 || r.Brokers[0].Host != "broker0.example" {
+		t.Fatalf("describe cluster brokers: %+v", r.Brokers)
+	}
+}
