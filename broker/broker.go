@@ -80,7 +80,9 @@ type Broker struct {
 	// can let them finish.
 	inflight inflightCounter
 	closing  atomic.Bool
-	draining chan struct{} // closed when Close starts: long polls answer at once
+	// registered is set once /brokers/ids/<id> was created by us.
+	registered bool
+	draining   chan struct{} // closed when Close starts: long polls answer at once
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -236,6 +238,7 @@ func (b *Broker) start() error {
 	if _, err := zc.RegisterBroker(ctx, info); err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
+	b.registered = true
 	b.meta.setBrokers([]zkmeta.BrokerInfo{info})
 	if err := b.refreshBrokers(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
@@ -382,7 +385,12 @@ func (b *Broker) Close() error {
 			if l := b.leadership.Load(); l != nil && l.Self {
 				b.zk.Resign(ctx)
 			}
-			b.zk.DeregisterBroker(ctx, b.id)
+			// Only our own registration: after a broker.id clash the
+			// znode belongs to the other broker (DeregisterBroker deletes
+			// whatever is there).
+			if b.registered {
+				b.zk.DeregisterBroker(ctx, b.id)
+			}
 			cancel()
 		}
 		b.cancel()

@@ -207,9 +207,12 @@ func TestBrokerIDClash(t *testing.T) {
 	if !errors.Is(err, zkmeta.ErrBrokerIDClash) || !strings.Contains(err.Error(), "broker.id 0") {
 		t.Fatalf("second broker with id 0: %v", err)
 	}
-	// The first broker is unaffected.
+	// The first broker is unaffected, its registration included.
 	if err := newClient(t, b).Ping(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if ids, err := b.zk.BrokerIDs(context.Background()); err != nil || len(ids) != 1 || ids[0] != 0 {
+		t.Fatalf("registrations after the clash: %v %v", ids, err)
 	}
 }
 
