@@ -28,57 +28,80 @@ func cpuTime() time.Duration {
 
 // BenchmarkFetchPath compares the two ways fetched records leave the
 // broker: sendfile(2) from the segment file, and the copy path (pread
-// into a buffer, then write). A raw client in a child process fetches the
-// same 64 MiB of a partition over loopback N times and discards it; the
-// figure is the broker process's CPU-seconds (user + system, from
-// getrusage) per GB sent, reported as broker-cpu-s/GB. Run with
+// into a buffer, then write). Two brokers hold the same 64 MiB partition,
+// one serving by sendfile and one by copy. Each benchmark iteration is one
+// round per path, in ABBA order across iterations so neither path always
+// runs first: a raw client in a child process (TestHelperFetchClient)
+// fetches the whole partition fetchesPerRound times over loopback and
+// discards it, while only that path's broker is busy. The figures are the
+// test process's CPU-seconds (user + system, from getrusage; the client is
+// not in it) per GB sent, per path, and their ratio copy/sendfile, all
+// from the same run so load from elsewhere on a shared machine lands on
+// both sides. Run with
 //
-//	go test -run '^$' -bench FetchPath -benchtime 20x ./broker
+//	go test -run '^$' -bench FetchPath -benchtime 20x -count 5 ./broker
 func BenchmarkFetchPath(b *testing.B) {
-	const batchSize, batches = 1 << 20, 64
-	for _, mode := range []struct {
-		name string
-		off  bool
-	}{{"sendfile", false}, {"copy", true}} {
-		b.Run(mode.name, func(b *testing.B) {
-			br, err := startBrokerWith(b, b.TempDir(), map[string]string{"message.max.bytes": "2000000"}, Options{ZeroCopyOff: mode.off})
-			if err != nil {
+	const batchSize, batches, fetchesPerRound = 1 << 20, 64, 4
+	type path struct {
+		name  string
+		br    *Broker
+		cpu   time.Duration
+		bytes int64
+	}
+	paths := []*path{{name: "sendfile"}, {name: "copy"}}
+	ctx := context.Background()
+	for _, p := range paths {
+		br, err := startBrokerWith(b, b.TempDir(), map[string]string{"message.max.bytes": "2000000"}, Options{ZeroCopyOff: p.name == "copy"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := br.createTopic(ctx, "bench", 1, 1, nil, nil, false); err != nil {
+			b.Fatal(err)
+		}
+		l, _ := br.Engine().Log("bench", 0)
+		for range batches {
+			if _, err := l.Append(ctx, benchBatch(b, batchSize), engine.AppendOptions{}); err != nil {
 				b.Fatal(err)
 			}
-			ctx := context.Background()
-			if _, err := br.createTopic(ctx, "bench", 1, 1, nil, nil, false); err != nil {
-				b.Fatal(err)
-			}
-			l, _ := br.Engine().Log("bench", 0)
-			for range batches {
-				rec := benchBatch(b, batchSize)
-				if _, err := l.Append(ctx, rec, engine.AppendOptions{}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			// The client runs in a child process (TestHelperFetchClient), so
-			// the CPU measured here is the broker's alone.
-			var total int64
-			b.ResetTimer()
-			start := cpuTime()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperFetchClient$")
-			cmd.Env = append(os.Environ(), "GREGOR_FETCH_CLIENT="+br.Addr(), fmt.Sprintf("GREGOR_FETCH_N=%d", b.N))
-			out, err := cmd.Output()
-			if err != nil {
-				b.Fatalf("client: %v", err)
-			}
-			cpu := cpuTime() - start
-			b.StopTimer()
-			if _, err := fmt.Sscan(strings.TrimSpace(strings.Split(string(out), "\n")[0]), &total); err != nil || total == 0 {
-				b.Fatalf("client output %q", out)
-			}
-			b.SetBytes(total / int64(b.N))
-			b.ReportMetric(cpu.Seconds()/(float64(total)/1e9), "broker-cpu-s/GB")
-			m := br.Metrics()
-			if mode.off && m.SendfileBytes.Load() != 0 || !mode.off && m.CopyBytes.Load() != 0 {
-				b.Fatalf("wrong path: sendfile %d, copy %d", m.SendfileBytes.Load(), m.CopyBytes.Load())
-			}
-		})
+		}
+		p.br = br
+	}
+	round := func(p *path) {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperFetchClient$")
+		cmd.Env = append(os.Environ(), "GREGOR_FETCH_CLIENT="+p.br.Addr(), fmt.Sprintf("GREGOR_FETCH_N=%d", fetchesPerRound))
+		start := cpuTime()
+		out, err := cmd.Output()
+		p.cpu += cpuTime() - start
+		if err != nil {
+			b.Fatalf("%s client: %v", p.name, err)
+		}
+		var n int64
+		if _, err := fmt.Sscan(strings.TrimSpace(strings.Split(string(out), "\n")[0]), &n); err != nil || n == 0 {
+			b.Fatalf("%s client output %q", p.name, out)
+		}
+		p.bytes += n
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if i%2 == 0 {
+			round(paths[0])
+			round(paths[1])
+		} else {
+			round(paths[1])
+			round(paths[0])
+		}
+	}
+	b.StopTimer()
+	b.SetBytes((paths[0].bytes + paths[1].bytes) / int64(b.N))
+	perGB := func(p *path) float64 { return p.cpu.Seconds() / (float64(p.bytes) / 1e9) }
+	b.ReportMetric(perGB(paths[0]), "sendfile-cpu-s/GB")
+	b.ReportMetric(perGB(paths[1]), "copy-cpu-s/GB")
+	b.ReportMetric(perGB(paths[1])/perGB(paths[0]), "copy/sendfile")
+	for _, p := range paths {
+		m := p.br.Metrics()
+		if p.name == "copy" && m.SendfileBytes.Load() != 0 || p.name == "sendfile" && m.CopyBytes.Load() != 0 {
+			b.Fatalf("%s broker took the wrong path: sendfile %d, copy %d bytes", p.name, m.SendfileBytes.Load(), m.CopyBytes.Load())
+		}
 	}
 }
 
