@@ -216,7 +216,7 @@ func TestRetentionSize(t *testing.T) {
 	}
 	// Delete while the log stays at least retention.bytes without the
 	// segment: 10 segments, a limit of 3.5 leaves 4.
-	if _, err := m.SetTopicConfig("t", oneBatchSegments(TopicConfig{RetentionBytes: Ptr(segSize*7/2)})); err != nil {
+	if _, err := m.SetTopicConfig("t", oneBatchSegments(TopicConfig{RetentionBytes: Ptr(segSize * 7 / 2)})); err != nil {
 		t.Fatal(err)
 	}
 	del, err := m.RunRetention(clk.Now())
