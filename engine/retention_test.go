@@ -34,7 +34,7 @@ func mkBatchAt(t testing.TB, ts int64, seed int) []byte {
 	t.Helper()
 	recs := make([]batch.Record, 3)
 	for i := range recs {
-		recs[i] = batch.Record{OffsetDelta: int32(i), Key: []byte(fmt.Sprintf("k%d-%d", seed, i)), Value: bytes.Repeat([]byte{byte(seed)}, 20)}
+		recs[i] = batch.Record{OffsetDelta: int32(i), Key: []byte(fmt.Sprintf("k%08d-%d", seed, i)), Value: bytes.Repeat([]byte{byte(seed)}, 20)}
 	}
 	b, err := batch.Build(batch.BuildOptions{BaseTimestamp: ts, ProducerID: batch.NoProducerID, ProducerEpoch: batch.NoProducerEpoch, BaseSequence: batch.NoSequence}, recs)
 	if err != nil {
