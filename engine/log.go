@@ -659,6 +659,13 @@ func (l *Log) Read(offset int64, maxBytes int, upper int64, minOneBatch bool) (R
 			return Region{}, err
 		}
 		if ok {
+			if l.logStart.Load() > offset {
+				// Retention moved the log start past offset while we
+				// looked (we may have found a later batch in the new
+				// first segment): the offset is gone.
+				r.Release()
+				return Region{}, fmt.Errorf("%w: offset %d deleted meanwhile", ErrOffsetOutOfRange, offset)
+			}
 			return r, nil
 		}
 	}

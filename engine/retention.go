@@ -180,13 +180,16 @@ func (l *Log) removeSegmentsLocked(k int, nowMs int64) error {
 		k = len(segs) - 1
 	}
 	rest := append([]*segment(nil), segs[k:]...)
-	l.segs.Store(&rest)
+	// The log start moves before the segment list does: a reader that
+	// sees the new list then also sees the new start (Log.Read checks it
+	// last), so it never mistakes a later batch for the offset it asked.
 	if ls := rest[0].base; ls > l.logStart.Load() {
 		l.logStart.Store(ls)
 		if l.hw.Load() < ls {
 			l.setHW(ls)
 		}
 	}
+	l.segs.Store(&rest)
 	var first error
 	victims := segs[:k:k]
 	for _, s := range victims {
