@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gregorlog/gregor/engine/batch"
+	"github.com/gregorlog/gregor/engine/checkpoint"
 )
 
 // --- Append queue: lock-free MPSC vs a mutex-guarded slice ---------------
@@ -472,7 +473,9 @@ func BenchmarkRetention(b *testing.B) {
 		b.Fatal(err)
 	}
 	clk := &fakeClock{t: time.UnixMilli(t0)}
-	m, err := Open(testConfig(dir), Options{Clock: clk})
+	cfg := testConfig(dir)
+	cfg.FileDeleteDelayMs = 60_000 // Kafka's default: the pass only renames
+	m, err := Open(cfg, Options{Clock: clk})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -508,8 +511,10 @@ func BenchmarkRetention(b *testing.B) {
 			// Undo the deletion: rename the files back and restore the
 			// segment list and log start.
 			for _, s := range orig[:prefix] {
-				for _, p := range s.filePaths() {
-					os.Rename(p+deletedSuffix, p)
+				for _, p := range s.filePaths()[:3] {
+					if err := os.Rename(p+deletedSuffix, p); err != nil {
+						b.Fatal(err)
+					}
 				}
 				s.mu.Lock()
 				s.deleted = false
@@ -522,6 +527,34 @@ func BenchmarkRetention(b *testing.B) {
 			m.deleter.mu.Lock()
 			m.deleter.pending = nil
 			m.deleter.mu.Unlock()
+			b.StartTimer()
+		}
+	})
+	// raw is the file-system floor of prefix: the same renames, the
+	// partition dir fsync and one checkpoint write, with no engine work.
+	b.Run("prefix-raw", func(b *testing.B) {
+		orig := l.segments()[:prefix]
+		cp := filepath.Join(dir, logStartCheckpoint+".raw")
+		for i := 0; i < b.N; i++ {
+			for _, s := range orig {
+				for _, p := range s.filePaths()[:3] {
+					if err := os.Rename(p, p+deletedSuffix); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			if err := (OSFS{}).SyncDir(pdir); err != nil {
+				b.Fatal(err)
+			}
+			if err := checkpoint.Write(cp, []checkpoint.Entry{{Topic: "r", Partition: 0, Offset: 300}}); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			for _, s := range orig {
+				for _, p := range s.filePaths()[:3] {
+					os.Rename(p+deletedSuffix, p)
+				}
+			}
 			b.StartTimer()
 		}
 	})
