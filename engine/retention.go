@@ -42,6 +42,10 @@ type DeletedSegment struct {
 	Reason string
 }
 
+func (d DeletedSegment) String() string {
+	return fmt.Sprintf("%s [%d, %d) %d bytes (%s)", d.TopicPartition, d.BaseOffset, d.NextOffset, d.Size, d.Reason)
+}
+
 // DeleteOldSegments runs one retention pass over the log at time now and
 // returns the segments it deleted. If the log start moved, the dir's
 // log-start-offset-checkpoint is rewritten.
