@@ -615,6 +615,11 @@ func (r Region) Release() {
 	}
 }
 
+// testHookRead, set only by tests, runs inside Read after the log start
+// check (stage 0) and after loading the segment list (stage 1), so a test
+// can interleave a retention pass deterministically.
+var testHookRead func(stage int)
+
 // Read finds offset and returns the file region to send for a fetch, from
 // the start of the batch holding offset, within one segment, capped at
 // upper (the high watermark or last stable offset) and at maxBytes. With
@@ -638,7 +643,13 @@ func (l *Log) Read(offset int64, maxBytes int, upper int64, minOneBatch bool) (R
 	if offset >= upper {
 		return Region{}, nil
 	}
+	if testHookRead != nil {
+		testHookRead(0)
+	}
 	segs := l.segments()
+	if testHookRead != nil {
+		testHookRead(1)
+	}
 	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
 	if i < 0 {
 		i = 0
