@@ -203,7 +203,7 @@ func (b *Broker) start() error {
 		return err
 	}
 	b.loadDynamicConfig(ctx)
-	if b.eng, err = engine.Open(b.engineConfig(), engine.Options{Logf: func(f string, a ...any) { b.log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
+	if b.eng, err = engine.Open(b.engineConfig(), engine.Options{DeferRetention: true, Logf: func(f string, a ...any) { b.log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
 		return fmt.Errorf("%w: log.dirs %v: %w", ErrStart, b.conf().LogDirs(), err)
 	}
 	events := zc.Watch(ctx)

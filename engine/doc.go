@@ -148,7 +148,10 @@
 // leftovers are removed at the next Open); a Region or reader holding the
 // file keeps reading it, and a reader that comes too late gets
 // ErrOffsetOutOfRange. The log start offset moves to the new first segment
-// and log-start-offset-checkpoint is rewritten after the pass.
+// and log-start-offset-checkpoint is rewritten after the pass. With
+// Options.DeferRetention (the broker's setting) a log loaded by Open gets
+// time and size retention only after SetTopicConfig, so a compacted topic
+// is never judged by the broker-wide delete default first.
 //
 // # Seams for later issues
 //

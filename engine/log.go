@@ -102,6 +102,9 @@ type Log struct {
 	manualHW  bool
 
 	cfg atomic.Pointer[logConfig]
+	// configured is false while a log loaded with Options.DeferRetention
+	// waits for SetTopicConfig; time and size retention skip it.
+	configured atomic.Bool
 
 	// segs is the copy-on-write segment list, sorted by base offset; the
 	// last is the active segment. Replaced only under mu.

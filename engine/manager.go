@@ -41,6 +41,13 @@ type Options struct {
 	// ManualHighWatermark stops appends from advancing the high watermark
 	// to the log end offset; replication sets it with SetHighWatermark.
 	ManualHighWatermark bool
+	// DeferRetention keeps time and size retention off a log loaded by
+	// Open until SetTopicConfig gives it its topic's configuration, so a
+	// compacted topic is never judged by the broker-wide delete default
+	// before its own cleanup.policy is known (the broker keeps topic
+	// configs in ZooKeeper, not in the log dir). Logs made by CreateLog
+	// have their configuration from the start.
+	DeferRetention bool
 	// Logf receives operational messages (recovery, truncation, offline
 	// dirs). Defaults to discarding them.
 	Logf func(format string, args ...any)
@@ -365,6 +372,7 @@ func (m *Manager) newLog(d *logDir, tp TopicPartition, lc logConfig) *Log {
 		cache:     m.cache,
 		manualHW:  m.opts.ManualHighWatermark,
 	}
+	l.configured.Store(!m.opts.DeferRetention)
 	l.flushIdle = sync.NewCond(&l.flushMu)
 	l.cfg.Store(&lc)
 	ch := make(chan struct{})
@@ -696,6 +704,7 @@ func (m *Manager) createLogLocked(tp TopicPartition, lc logConfig) (*Log, *logDi
 		return nil, nil, ErrNoOnlineDir
 	}
 	l := m.newLog(d, tp, lc)
+	l.configured.Store(true)
 	if err := m.vfs.MkdirAll(l.dir); err != nil {
 		return nil, d, err
 	}
@@ -744,6 +753,7 @@ func (m *Manager) SetTopicConfig(topic string, tc TopicConfig) (int, error) {
 		if l.topic == topic {
 			c := lc
 			l.cfg.Store(&c)
+			l.configured.Store(true)
 			n++
 		}
 	}

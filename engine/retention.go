@@ -72,7 +72,7 @@ func (l *Log) deleteOldSegments(now time.Time) ([]DeletedSegment, error) {
 	out, err := l.deleteWhileLocked(nil, ReasonLogStart, nowMs, func(s *segment, upper int64, last bool) (bool, error) {
 		return !last && upper <= ls, nil
 	})
-	if err != nil || !cfg.retentionEnabled() {
+	if err != nil || !cfg.retentionEnabled() || !l.configured.Load() {
 		return out, err
 	}
 	if rb := cfg.retentionBytes; rb >= 0 {

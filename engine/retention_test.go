@@ -503,6 +503,43 @@ func TestRetentionLogStartCheckpoint(t *testing.T) {
 	}
 }
 
+// TestDeferRetention: with Options.DeferRetention a log loaded from disk
+// gets time and size retention only once SetTopicConfig has told it its
+// topic's policy; the broker-wide delete default never judges it first.
+func TestDeferRetention(t *testing.T) {
+	clk := &fakeClock{t: time.UnixMilli(t0)}
+	cfg := testConfig(t.TempDir())
+	cfg.RetentionMs = 1000
+	m := openT(t, cfg, Options{Clock: clk, DeferRetention: true})
+	// A log made by CreateLog knows its configuration.
+	segLog(t, m, "fresh", TopicConfig{}, t0-5000, t0)
+	segLog(t, m, "offsets", TopicConfig{CleanupPolicy: "compact"}, t0-5000, t0)
+	if del, _ := m.RunRetention(clk.Now()); !eq(deletedBases(del), []int64{0}) || del[0].Topic != "fresh" {
+		t.Fatalf("deleted %v", del)
+	}
+	m.Close()
+	m = openT(t, cfg, Options{Clock: clk, DeferRetention: true})
+	defer m.Close()
+	l, _ := m.Log("offsets", 0)
+	if del, _ := m.RunRetention(clk.Now()); len(del) != 0 {
+		t.Fatalf("judged by the broker default before SetTopicConfig: %v", del)
+	}
+	m.SetTopicConfig("offsets", oneBatchSegments(TopicConfig{CleanupPolicy: "compact"}))
+	if del, _ := m.RunRetention(clk.Now()); len(del) != 0 {
+		t.Fatalf("compacted topic: %v", del)
+	}
+	// The log start breach applies regardless.
+	l.logStart.Store(3)
+	if del, _ := m.RunRetention(clk.Now()); !eq(deletedBases(del), []int64{0}) {
+		t.Fatalf("log start breach: %v", del)
+	}
+	m.SetTopicConfig("fresh", oneBatchSegments(TopicConfig{}))
+	clk.add(time.Hour)
+	if del, _ := m.RunRetention(clk.Now()); !eq(deletedBases(del), []int64{3}) || del[0].Topic != "fresh" {
+		t.Fatalf("after SetTopicConfig: %v", del)
+	}
+}
+
 // TestRetentionBackgroundLoop drives the manager's own scheduler.
 func TestRetentionBackgroundLoop(t *testing.T) {
 	cfg := testConfig(t.TempDir())
