@@ -19,13 +19,18 @@ import (
 // earliest advances, and a consumer from the new start reads exactly the
 // records that are left.
 func TestRetentionThroughBroker(t *testing.T) {
-	b := startBroker(t, map[string]string{
+	dir := t.TempDir()
+	props := map[string]string{
 		"log.retention.check.interval.ms": "50",
 		"log.retention.hours":             "1000",
 		"log.retention.bytes":             "-1",
 		"log.cleanup.policy":              "delete",
 		"log.segment.delete.delay.ms":     "100",
-	})
+	}
+	b, err := startBrokerIn(t, dir, props)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ec := b.eng.Config()
 	if ec.RetentionCheckIntervalMs != 50 || ec.RetentionMs != 1000*3600*1000 || ec.RetentionBytes != -1 || ec.CleanupPolicy != "delete" || ec.FileDeleteDelayMs != 100 {
 		t.Fatalf("engine config %+v", ec)
@@ -132,4 +137,36 @@ func TestRetentionThroughBroker(t *testing.T) {
 		}
 		return nil
 	})
+
+	// After a restart the start offsets are the same, and the compacted
+	// topic (whose log loads with the broker's delete default) keeps
+	// everything through several passes.
+	cons.Close()
+	prod.Close()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := startBrokerIn(t, dir, props)
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	adm2 := newAdmin(t, b2)
+	cl2, _ := b2.eng.Log("compacted", 0)
+	passes := 0
+	testutil.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		if del, _ := b2.eng.RunRetention(time.Now()); len(del) != 0 {
+			t.Fatalf("after restart deleted %v", del)
+		}
+		if passes++; passes < 5 {
+			return fmt.Errorf("pass %d", passes)
+		}
+		return nil
+	})
+	so, err := adm2.ListStartOffsets(ctx, "ret", "compacted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if so["ret"][0].Offset != start || so["compacted"][0].Offset != 0 || cl2.LogStartOffset() != 0 {
+		t.Fatalf("after restart: ret starts at %d (was %d), compacted at %d", so["ret"][0].Offset, start, so["compacted"][0].Offset)
+	}
 }
