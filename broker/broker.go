@@ -203,7 +203,7 @@ func (b *Broker) start() error {
 		return err
 	}
 	b.loadDynamicConfig(ctx)
-	if b.eng, err = engine.Open(b.engineConfig(), engine.Options{Logf: func(f string, a ...any) { b.log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
+	if b.eng, err = engine.Open(b.engineConfig(), engine.Options{DeferRetention: true, Logf: func(f string, a ...any) { b.log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
 		return fmt.Errorf("%w: log.dirs %v: %w", ErrStart, b.conf().LogDirs(), err)
 	}
 	events := zc.Watch(ctx)
@@ -359,6 +359,13 @@ func (b *Broker) engineConfig() engine.Config {
 	ec.FlushOffsetCheckpointIntervalMs = c.Long("log.flush.offset.checkpoint.interval.ms")
 	ec.RecoveryThreadsPerDataDir = int(c.Long("num.recovery.threads.per.data.dir"))
 	ec.FileDeleteDelayMs = c.Long("log.segment.delete.delay.ms")
+	if !c.IsSet("log.segment.delete.delay.ms") && c.IsSet("file.delete.delay.ms") {
+		ec.FileDeleteDelayMs = c.Long("file.delete.delay.ms")
+	}
+	ec.RetentionMs = c.LogRetentionMs()
+	ec.RetentionBytes = c.Long("log.retention.bytes")
+	ec.RetentionCheckIntervalMs = c.Long("log.retention.check.interval.ms")
+	ec.CleanupPolicy = strings.Join(c.List("log.cleanup.policy"), ",")
 	return ec
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -68,6 +69,21 @@ type Config struct {
 	// RecoveryThreadsPerDataDir is num.recovery.threads.per.data.dir (1,
 	// Kafka's server.properties ships 1; we default to 2).
 	RecoveryThreadsPerDataDir int
+	// RetentionMs is log.retention.ms, else log.retention.minutes*60000,
+	// else log.retention.hours*3600000 (168 h): a sealed segment whose
+	// largest timestamp is older than this is deleted. -1 keeps forever.
+	RetentionMs int64
+	// RetentionBytes is log.retention.bytes (-1, unlimited): the oldest
+	// segments of a partition are deleted while it stays at least this big
+	// without them.
+	RetentionBytes int64
+	// RetentionCheckIntervalMs is log.retention.check.interval.ms (300000):
+	// how often the retention pass runs over every log.
+	RetentionCheckIntervalMs int64
+	// CleanupPolicy is log.cleanup.policy: "delete" (default), "compact"
+	// or "compact,delete" (either order). Time and size retention apply
+	// only when it contains delete.
+	CleanupPolicy string
 	// FileDeleteDelayMs is file.delete.delay.ms (60000): how long deleted
 	// segments and partition dirs stay on disk (renamed) before removal.
 	FileDeleteDelayMs int64
@@ -95,6 +111,10 @@ func DefaultConfig(dirs ...string) Config {
 		FlushStartOffsetCheckpointIntervalMs: 60000,
 		HighWatermarkCheckpointIntervalMs:    5000,
 		RecoveryThreadsPerDataDir:            2,
+		RetentionMs:                          168 * 3600 * 1000,
+		RetentionBytes:                       -1,
+		RetentionCheckIntervalMs:             300000,
+		CleanupPolicy:                        "delete",
 		FileDeleteDelayMs:                    60000,
 		MaxOpenSegments:                      1024,
 	}
@@ -118,6 +138,15 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: log.roll.ms %d", ErrInvalidConfig, c.RollMs)
 	case c.MessageTimestampType != "" && c.MessageTimestampType != "CreateTime" && c.MessageTimestampType != "LogAppendTime":
 		return fmt.Errorf("%w: log.message.timestamp.type %q", ErrInvalidConfig, c.MessageTimestampType)
+	case c.RetentionMs < -1:
+		return fmt.Errorf("%w: log.retention.ms %d", ErrInvalidConfig, c.RetentionMs)
+	case c.RetentionCheckIntervalMs < 1:
+		return fmt.Errorf("%w: log.retention.check.interval.ms %d", ErrInvalidConfig, c.RetentionCheckIntervalMs)
+	case c.FileDeleteDelayMs < 0:
+		return fmt.Errorf("%w: file.delete.delay.ms %d", ErrInvalidConfig, c.FileDeleteDelayMs)
+	}
+	if _, _, err := parseCleanupPolicy(c.CleanupPolicy, "log.cleanup.policy"); err != nil {
+		return err
 	}
 	if c.RecoveryThreadsPerDataDir < 1 {
 		c.RecoveryThreadsPerDataDir = 1
@@ -129,8 +158,8 @@ func (c *Config) validate() error {
 }
 
 // TopicConfig holds per-topic overrides; nil means "use the broker
-// default". The retention and cleanup fields are stored and reported but
-// enforced by the retention/compaction issue.
+// default". A change applied with Manager.SetTopicConfig takes effect at
+// the next retention pass.
 //
 // DURABILITY HAZARD: unset FlushMessages/FlushMs inherit the broker
 // defaults, which never fsync on the append path (see Config).
@@ -144,9 +173,9 @@ type TopicConfig struct {
 	IndexIntervalB   *int32 // index.interval.bytes
 	SegmentIndexB    *int32 // segment.index.bytes
 	TimestampType    string // message.timestamp.type ("" = broker default)
-	RetentionMs      *int64 // retention.ms (later issue)
-	RetentionBytes   *int64 // retention.bytes (later issue)
-	CleanupPolicy    string // cleanup.policy: "delete", "compact", "compact,delete" (later issue)
+	RetentionMs      *int64 // retention.ms (-1: forever)
+	RetentionBytes   *int64 // retention.bytes (-1: unlimited)
+	CleanupPolicy    string // cleanup.policy: "delete", "compact", "compact,delete" ("" = broker default)
 	DeleteRetentionM *int64 // delete.retention.ms (later issue)
 	MinCompactionLag *int64 // min.compaction.lag.ms (later issue)
 	FileDeleteDelay  *int64 // file.delete.delay.ms
@@ -167,6 +196,10 @@ type logConfig struct {
 	indexMaxBytes      int32
 	logAppendTime      bool
 	fileDeleteDelayMs  int64
+	retentionMs        int64 // -1: forever
+	retentionBytes     int64 // < 0: unlimited
+	policyDelete       bool  // cleanup.policy contains delete
+	policyCompact      bool  // cleanup.policy contains compact
 	topic              TopicConfig
 }
 
@@ -187,7 +220,18 @@ func resolve(c *Config, t TopicConfig) (logConfig, error) {
 		indexIntervalBytes: pick(t.IndexIntervalB, c.IndexIntervalBytes),
 		indexMaxBytes:      pick(t.SegmentIndexB, c.IndexSizeMaxBytes),
 		fileDeleteDelayMs:  pick(t.FileDeleteDelay, c.FileDeleteDelayMs),
+		retentionMs:        pick(t.RetentionMs, c.RetentionMs),
+		retentionBytes:     pick(t.RetentionBytes, c.RetentionBytes),
 		topic:              t,
+	}
+	var err error
+	if t.CleanupPolicy != "" {
+		lc.policyDelete, lc.policyCompact, err = parseCleanupPolicy(t.CleanupPolicy, "cleanup.policy")
+	} else {
+		lc.policyDelete, lc.policyCompact, err = parseCleanupPolicy(c.CleanupPolicy, "log.cleanup.policy")
+	}
+	if err != nil {
+		return lc, err
 	}
 	ms := c.FlushIntervalMs
 	if ms < 0 {
@@ -218,9 +262,38 @@ func resolve(c *Config, t TopicConfig) (logConfig, error) {
 		return lc, fmt.Errorf("%w: max.message.bytes %d", ErrInvalidConfig, lc.maxMessageBytes)
 	case lc.indexMaxBytes < timeEntrySize:
 		return lc, fmt.Errorf("%w: segment.index.bytes %d", ErrInvalidConfig, lc.indexMaxBytes)
+	case lc.retentionMs < -1:
+		return lc, fmt.Errorf("%w: retention.ms %d", ErrInvalidConfig, lc.retentionMs)
+	case lc.fileDeleteDelayMs < 0:
+		return lc, fmt.Errorf("%w: file.delete.delay.ms %d", ErrInvalidConfig, lc.fileDeleteDelayMs)
 	}
 	return lc, nil
 }
+
+// parseCleanupPolicy parses a cleanup.policy list: "delete", "compact" or
+// both, comma-separated in any order ("" is Kafka's default, delete). key
+// names the setting in the error.
+func parseCleanupPolicy(s, key string) (del, compact bool, err error) {
+	if strings.TrimSpace(s) == "" {
+		return true, false, nil
+	}
+	for _, p := range strings.Split(s, ",") {
+		switch strings.TrimSpace(p) {
+		case "delete":
+			del = true
+		case "compact":
+			compact = true
+		default:
+			return false, false, fmt.Errorf("%w: %s %q: want delete, compact or compact,delete", ErrInvalidConfig, key, s)
+		}
+	}
+	return del, compact, nil
+}
+
+// retentionEnabled reports whether time and size retention apply: the
+// cleanup policy contains delete. (Deleting segments below the log start
+// offset, after DeleteRecords, applies under every policy.)
+func (lc *logConfig) retentionEnabled() bool { return lc.policyDelete }
 
 // syncBeforeAck reports whether every append must be covered by an
 // fdatasync before it is acknowledged: flush.messages=1 or flush.ms=0

@@ -129,11 +129,35 @@
 // reference on the descriptor, so it stays readable after eviction or
 // deletion until Released.
 //
+// # Retention
+//
+// Every log.retention.check.interval.ms the Manager runs a retention pass
+// over every log (Manager.RunRetention; Log.DeleteOldSegments for one
+// log), Kafka's UnifiedLog.deleteOldSegments. Each step deletes a prefix
+// of the log and stops at the first segment that does not qualify:
+// segments wholly below the log start offset (left by DeleteRecords), then,
+// only when cleanup.policy contains delete, the oldest segments while the
+// partition stays at least retention.bytes big without them, then the
+// segments whose largest timestamp (the .log mtime if no batch has one) is
+// more than retention.ms old (-1: forever). Only segments wholly below
+// the high watermark qualify. A non-empty active segment qualifies too:
+// the log then rolls an empty segment at its end first, so it always
+// keeps one. Deleted segments leave the segment list at once, are renamed
+// to *.deleted (with the producer snapshot at their base offset) and are
+// unlinked file.delete.delay.ms later on the Manager's clock (Options.Clock;
+// leftovers are removed at the next Open); a Region or reader holding the
+// file keeps reading it, and a reader that comes too late gets
+// ErrOffsetOutOfRange. The log start offset moves to the new first segment
+// and log-start-offset-checkpoint is rewritten after the pass. With
+// Options.DeferRetention (the broker's setting) a log loaded by Open gets
+// time and size retention only after SetTopicConfig, so a compacted topic
+// is never judged by the broker-wide delete default first.
+//
 // # Seams for later issues
 //
-//   - Retention and compaction: Log.Segments, Log.DeleteSegments (rename to
-//     .deleted, unlink after file.delete.delay.ms), Log.LogStartOffset,
-//     DeleteRecordsBefore, TopicConfig retention and cleanup fields.
+//   - Compaction: Log.Segments, logConfig.policyCompact (cleanup.policy
+//     contains compact), Log.mu for the segment swap; a retention pass may
+//     delete segments of a compact,delete log between two cleanings.
 //   - Idempotent producers: the validated batch.Header (ProducerID,
 //     ProducerEpoch, BaseSequence) reaches Log.enqueue, and the appender
 //     assigns offsets in one ordered critical section, which is where

@@ -49,6 +49,7 @@ func testConfig(dirs ...string) Config {
 	c.FlushStartOffsetCheckpointIntervalMs = NoLimit
 	c.HighWatermarkCheckpointIntervalMs = NoLimit
 	c.FlushSchedulerIntervalMs = NoLimit
+	c.RetentionCheckIntervalMs = NoLimit
 	return c
 }
 

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/gregorlog/gregor/engine/batch"
 	"github.com/gregorlog/gregor/internal/invariants"
@@ -96,12 +95,16 @@ type Log struct {
 	partition int32
 	dir       string // partition directory
 	ld        *logDir
+	deleter   *deleter // unlinks .deleted files after file.delete.delay.ms
 	vfs       FS
 	clock     Clock
 	cache     *openCache
 	manualHW  bool
 
 	cfg atomic.Pointer[logConfig]
+	// configured is false while a log loaded with Options.DeferRetention
+	// waits for SetTopicConfig; time and size retention skip it.
+	configured atomic.Bool
 
 	// segs is the copy-on-write segment list, sorted by base offset; the
 	// last is the active segment. Replaced only under mu.
@@ -615,6 +618,11 @@ func (r Region) Release() {
 	}
 }
 
+// testHookRead, set only by tests, runs inside Read after the log start
+// check (stage 0) and after loading the segment list (stage 1), so a test
+// can interleave a retention pass deterministically.
+var testHookRead func(stage int)
+
 // Read finds offset and returns the file region to send for a fetch, from
 // the start of the batch holding offset, within one segment, capped at
 // upper (the high watermark or last stable offset) and at maxBytes. With
@@ -638,7 +646,13 @@ func (l *Log) Read(offset int64, maxBytes int, upper int64, minOneBatch bool) (R
 	if offset >= upper {
 		return Region{}, nil
 	}
+	if testHookRead != nil {
+		testHookRead(0)
+	}
 	segs := l.segments()
+	if testHookRead != nil {
+		testHookRead(1)
+	}
 	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
 	if i < 0 {
 		i = 0
@@ -650,12 +664,22 @@ func (l *Log) Read(offset int64, maxBytes int, upper int64, minOneBatch bool) (R
 		}
 		r, ok, err := l.readSegment(s, offset, maxBytes, upper, minOneBatch)
 		if err != nil {
-			if errors.Is(err, ErrClosed) && l.logStart.Load() > offset {
+			// Deleted by retention after we loaded the segment list: the
+			// offset is gone, which is a clean out-of-range, never an
+			// I/O error or stale bytes.
+			if (errors.Is(err, ErrClosed) || s.isDeleted()) && l.logStart.Load() > offset {
 				return Region{}, fmt.Errorf("%w: offset %d deleted meanwhile", ErrOffsetOutOfRange, offset)
 			}
 			return Region{}, err
 		}
 		if ok {
+			if l.logStart.Load() > offset {
+				// Retention moved the log start past offset while we
+				// looked (we may have found a later batch in the new
+				// first segment): the offset is gone.
+				r.Release()
+				return Region{}, fmt.Errorf("%w: offset %d deleted meanwhile", ErrOffsetOutOfRange, offset)
+			}
 			return r, nil
 		}
 	}
@@ -741,6 +765,9 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, err error) 
 		for _, s := range l.segments() {
 			t, o, err := s.maxTimestamp()
 			if err != nil {
+				if s.isDeleted() {
+					continue // removed by retention meanwhile
+				}
 				return -1, -1, err
 			}
 			if t > best && o >= l.logStart.Load() {
@@ -753,6 +780,9 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, err error) 
 	for _, s := range l.segments() {
 		t, _, err := s.maxTimestamp()
 		if err != nil {
+			if s.isDeleted() {
+				continue // removed by retention meanwhile
+			}
 			return -1, -1, err
 		}
 		if t < ts || s.next.Load() <= ls {
@@ -760,6 +790,9 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset, timestamp int64, err error) 
 		}
 		off, rts, found, err := l.searchTimestamp(s, ts, max(ls, s.base), hw)
 		if err != nil {
+			if s.isDeleted() {
+				continue
+			}
 			return -1, -1, err
 		}
 		if found {
@@ -874,11 +907,18 @@ func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
 		return 0, fmt.Errorf("%w: delete before %d, high watermark %d", ErrOffsetOutOfRange, offset, l.hw.Load())
 	}
 	l.mu.Lock()
+	if err := l.writeErr(); err != nil {
+		l.mu.Unlock()
+		return 0, err
+	}
 	if offset > l.logStart.Load() {
 		l.logStart.Store(offset)
 	}
-	err := l.deleteSegmentsLocked(func(s *segment, next int64) bool { return next <= l.logStart.Load() })
 	ls := l.logStart.Load()
+	_, err := l.deleteWhileLocked(nil, ReasonLogStart, l.clock.Now().UnixMilli(), func(s *segment, upper int64, last bool) (bool, error) {
+		return !last && upper <= ls, nil
+	})
+	ls = l.logStart.Load()
 	l.mu.Unlock()
 	if err != nil {
 		return ls, err
@@ -892,62 +932,19 @@ func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
 }
 
 // DeleteSegments deletes the oldest segments while pred holds (never the
-// active one), advancing the log start offset past them. The seam for
-// time and size retention.
+// active one, never one reaching past the high watermark), advancing the
+// log start offset past them. Retention passes use DeleteOldSegments.
 func (l *Log) DeleteSegments(pred func(SegmentInfo) bool) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if err := l.writeErr(); err != nil {
 		return 0, err
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	err := l.deleteSegmentsLocked(func(s *segment, next int64) bool {
+	del, err := l.deleteWhileLocked(nil, "", l.clock.Now().UnixMilli(), func(s *segment, upper int64, last bool) (bool, error) {
 		ts, _, _ := s.maxTimestamp()
-		ok := pred(SegmentInfo{BaseOffset: s.base, NextOffset: next, Size: s.size.Load(), MaxTimestamp: ts}) && next <= l.hw.Load()
-		if ok {
-			n++
-		}
-		return ok
+		return !last && pred(SegmentInfo{BaseOffset: s.base, NextOffset: upper, Size: s.size.Load(), MaxTimestamp: ts}), nil
 	})
-	return n, err
-}
-
-// deleteSegmentsLocked removes leading non-active segments while pred
-// holds: renamed to .deleted at once, unlinked after file.delete.delay.ms.
-func (l *Log) deleteSegmentsLocked(pred func(s *segment, next int64) bool) error {
-	segs := l.segments()
-	k := 0
-	for k < len(segs)-1 && pred(segs[k], segs[k+1].base) {
-		k++
-	}
-	if k == 0 {
-		return nil
-	}
-	rest := append([]*segment(nil), segs[k:]...)
-	l.segs.Store(&rest)
-	if ls := rest[0].base; ls > l.logStart.Load() {
-		l.logStart.Store(ls)
-		if l.hw.Load() < ls {
-			l.setHW(ls)
-		}
-	}
-	var first error
-	for _, s := range segs[:k] {
-		if err := s.markDeleted(); err != nil && first == nil {
-			first = err
-		}
-	}
-	delay := time.Duration(l.cfg.Load().fileDeleteDelayMs) * time.Millisecond
-	victims := segs[:k]
-	time.AfterFunc(delay, func() {
-		for _, s := range victims {
-			s.removeDeleted()
-		}
-	})
-	if first != nil {
-		return l.fail(first)
-	}
-	return nil
+	return len(del), err
 }
 
 // Truncate removes every offset >= offset (follower truncation after a

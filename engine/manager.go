@@ -41,6 +41,13 @@ type Options struct {
 	// ManualHighWatermark stops appends from advancing the high watermark
 	// to the log end offset; replication sets it with SetHighWatermark.
 	ManualHighWatermark bool
+	// DeferRetention keeps time and size retention off a log loaded by
+	// Open until SetTopicConfig gives it its topic's configuration, so a
+	// compacted topic is never judged by the broker-wide delete default
+	// before its own cleanup.policy is known (the broker keeps topic
+	// configs in ZooKeeper, not in the log dir). Logs made by CreateLog
+	// have their configuration from the start.
+	DeferRetention bool
 	// Logf receives operational messages (recovery, truncation, offline
 	// dirs). Defaults to discarding them.
 	Logf func(format string, args ...any)
@@ -61,6 +68,9 @@ type Manager struct {
 	vfs   FS
 	cache *openCache
 	dirs  []*logDir
+	// deleter unlinks .deleted segments and -delete dirs after
+	// file.delete.delay.ms on the manager's clock.
+	deleter *deleter
 
 	mu   sync.RWMutex // guards logs
 	logs map[TopicPartition]*Log
@@ -131,12 +141,13 @@ func Open(cfg Config, opts Options) (*Manager, error) {
 		opts.FS = OSFS{}
 	}
 	m := &Manager{
-		cfg:   cfg,
-		opts:  opts,
-		vfs:   opts.FS,
-		cache: newOpenCache(cfg.MaxOpenSegments),
-		logs:  make(map[TopicPartition]*Log),
-		stop:  make(chan struct{}),
+		cfg:     cfg,
+		opts:    opts,
+		vfs:     opts.FS,
+		cache:   newOpenCache(cfg.MaxOpenSegments),
+		deleter: newDeleter(opts.Clock),
+		logs:    make(map[TopicPartition]*Log),
+		stop:    make(chan struct{}),
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -355,11 +366,13 @@ func (m *Manager) newLog(d *logDir, tp TopicPartition, lc logConfig) *Log {
 		partition: tp.Partition,
 		dir:       filepath.Join(d.path, tp.String()),
 		ld:        d,
+		deleter:   m.deleter,
 		vfs:       m.vfs,
 		clock:     m.opts.Clock,
 		cache:     m.cache,
 		manualHW:  m.opts.ManualHighWatermark,
 	}
+	l.configured.Store(!m.opts.DeferRetention)
 	l.flushIdle = sync.NewCond(&l.flushMu)
 	l.cfg.Store(&lc)
 	ch := make(chan struct{})
@@ -581,8 +594,14 @@ func sortEntries(es []checkpoint.Entry) {
 	})
 }
 
-// startBackground runs the time-based flusher and the checkpoint writers.
+// startBackground runs the time-based flusher, the checkpoint writers,
+// the retention pass and the delayed file deleter.
 func (m *Manager) startBackground() {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.deleter.loop(m.stop)
+	}()
 	tick := func(ms int64, fn func()) {
 		if ms <= 0 || ms >= NoLimit/int64(time.Millisecond) {
 			return
@@ -609,6 +628,7 @@ func (m *Manager) startBackground() {
 	tick(m.cfg.FlushOffsetCheckpointIntervalMs, func() { m.checkpointAll(true, false, false) })
 	tick(m.cfg.FlushStartOffsetCheckpointIntervalMs, func() { m.checkpointAll(false, true, false) })
 	tick(m.cfg.HighWatermarkCheckpointIntervalMs, func() { m.checkpointAll(false, false, true) })
+	tick(m.cfg.RetentionCheckIntervalMs, m.retentionTick)
 }
 
 // flushDirtyLogs is Kafka's flushDirtyLogs: fsync every log whose oldest
@@ -684,6 +704,7 @@ func (m *Manager) createLogLocked(tp TopicPartition, lc logConfig) (*Log, *logDi
 		return nil, nil, ErrNoOnlineDir
 	}
 	l := m.newLog(d, tp, lc)
+	l.configured.Store(true)
 	if err := m.vfs.MkdirAll(l.dir); err != nil {
 		return nil, d, err
 	}
@@ -732,6 +753,7 @@ func (m *Manager) SetTopicConfig(topic string, tc TopicConfig) (int, error) {
 		if l.topic == topic {
 			c := lc
 			l.cfg.Store(&c)
+			l.configured.Store(true)
 			n++
 		}
 	}
@@ -811,8 +833,7 @@ func (m *Manager) DeleteLog(topic string, partition int32) error {
 		l.ld.fail(err)
 		return fmt.Errorf("%w: %w", ErrOffline, err)
 	}
-	delay := time.Duration(l.cfg.Load().fileDeleteDelayMs) * time.Millisecond
-	time.AfterFunc(delay, func() { m.vfs.RemoveAll(dst) })
+	m.deleter.schedule(m.opts.Clock.Now().UnixMilli(), l.cfg.Load().fileDeleteDelayMs, func() { m.vfs.RemoveAll(dst) })
 	l.ld.writeCheckpoints(true, true, true)
 	return nil
 }

@@ -24,6 +24,7 @@ const (
 	deletedSuffix   = ".deleted"
 	cleanedSuffix   = ".cleaned"
 	swapSuffix      = ".swap"
+	snapshotSuffix  = ".snapshot" // producer state, written by the broker
 )
 
 // segmentName is the 20-digit zero-padded base offset.
@@ -777,9 +778,10 @@ func (s *segment) truncateTo(offset int64) (int64, error) {
 	return bp.h.BaseOffset, nil
 }
 
-// markDeleted renames the segment's files to *.deleted (Kafka's async
-// delete) so a crash before removal cannot resurrect them, and stops new
-// opens. Open Regions keep reading the unlinked inode.
+// markDeleted renames the segment's files (and the producer snapshot at
+// its base offset, if any) to *.deleted (Kafka's async delete) so a crash
+// before removal cannot resurrect them, and stops new opens. Open Regions
+// keep reading the unlinked inode.
 func (s *segment) markDeleted() error {
 	s.mu.Lock()
 	s.deleted = true
@@ -787,7 +789,7 @@ func (s *segment) markDeleted() error {
 	s.cache.remove(s)
 	s.closeFiles()
 	var first error
-	for _, p := range []string{s.logPath, s.offIdx.path, s.timeIdx.path} {
+	for _, p := range s.filePaths() {
 		if err := s.vfs.Rename(p, p+deletedSuffix); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
 			first = err
 		}
@@ -797,7 +799,19 @@ func (s *segment) markDeleted() error {
 
 // removeDeleted unlinks the *.deleted files.
 func (s *segment) removeDeleted() {
-	for _, p := range []string{s.logPath, s.offIdx.path, s.timeIdx.path} {
+	for _, p := range s.filePaths() {
 		s.vfs.Remove(p + deletedSuffix)
 	}
+}
+
+// filePaths lists the files that belong to the segment.
+func (s *segment) filePaths() []string {
+	return []string{s.logPath, s.offIdx.path, s.timeIdx.path, filepath.Join(s.dir, segmentName(s.base)+snapshotSuffix)}
+}
+
+// isDeleted reports whether markDeleted ran.
+func (s *segment) isDeleted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deleted
 }
