@@ -142,9 +142,16 @@ type kgoMember struct {
 
 func startKgoMember(t testing.TB, b *Broker, groupID, topic string, ta *tally, opts ...kgo.Opt) *kgoMember {
 	t.Helper()
+	return startKgoMemberAt(t, b.Addr(), groupID, topic, ta, false, opts...)
+}
+
+// startKgoMemberAt starts a member against addr; with commitEachPoll it
+// commits synchronously after every poll.
+func startKgoMemberAt(t testing.TB, addr, groupID, topic string, ta *tally, commitEachPoll bool, opts ...kgo.Opt) *kgoMember {
+	t.Helper()
 	m := &kgoMember{done: make(chan struct{})}
 	base := []kgo.Opt{
-		kgo.SeedBrokers(b.Addr()),
+		kgo.SeedBrokers(addr),
 		kgo.ConsumerGroup(groupID),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -171,6 +178,11 @@ func startKgoMember(t testing.TB, b *Broker, groupID, topic string, ta *tally, o
 		for ctx.Err() == nil {
 			fs := cl.PollFetches(ctx)
 			fs.EachRecord(func(r *kgo.Record) { ta.add(r.Partition, r.Offset) })
+			if commitEachPoll && fs.NumRecords() > 0 {
+				if err := cl.CommitUncommittedOffsets(ctx); err != nil && ctx.Err() == nil {
+					t.Logf("commit: %v", err)
+				}
+			}
 			cl.AllowRebalance()
 		}
 	}()
