@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -370,4 +371,86 @@ func TestGroupsTwoBrokers(t *testing.T) {
 	waitConsumed(t, ta, 80)
 	waitCommitted(t, adm, "g7", 80)
 	checkNoDups(t, ta)
+}
+
+// fakeClock is an injectable clock for the group coordinator.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// TestGroupInjectedClock: the coordinator's timers run on the injected
+// clock: a member with a 10-minute session is dropped as soon as the
+// clock moves 10 minutes on, without waiting for them.
+func TestGroupInjectedClock(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	m := map[string]string{}
+	for k, v := range groupBrokerConfig {
+		m[k] = v
+	}
+	b, err := startBrokerWith(t, t.TempDir(), m, Options{GroupClock: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.Version = 2
+	fc.CoordinatorKey = "clk"
+	if r := roundTrip(t, b, fc).(*kmsg.FindCoordinatorResponse); r.ErrorCode != 0 {
+		t.Fatalf("FindCoordinator: %d", r.ErrorCode)
+	}
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.Version = 3
+	join.Group = "clk"
+	join.SessionTimeoutMillis = 600_000
+	join.RebalanceTimeoutMillis = 600_000
+	join.ProtocolType = "consumer"
+	join.Protocols = []kmsg.JoinGroupRequestProtocol{{Name: "range", Metadata: []byte{0, 0, 0, 0, 0, 0, 0, 0}}}
+	var jr *kmsg.JoinGroupResponse
+	testutil.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		jr = roundTrip(t, b, join).(*kmsg.JoinGroupResponse)
+		if jr.ErrorCode != 0 {
+			return kerr.ErrorForCode(jr.ErrorCode) // loading: retry
+		}
+		return nil
+	})
+	sync := kmsg.NewPtrSyncGroupRequest()
+	sync.Version = 3
+	sync.Group, sync.Generation, sync.MemberID = "clk", jr.Generation, jr.MemberID
+	sync.GroupAssignment = []kmsg.SyncGroupRequestGroupAssignment{{MemberID: jr.MemberID, MemberAssignment: []byte{0, 0, 0, 0, 0, 0, 0, 0}}}
+	if r := roundTrip(t, b, sync).(*kmsg.SyncGroupResponse); r.ErrorCode != 0 {
+		t.Fatalf("SyncGroup: %v", kerr.ErrorForCode(r.ErrorCode))
+	}
+	describe := func() *kmsg.DescribeGroupsResponseGroup {
+		req := kmsg.NewPtrDescribeGroupsRequest()
+		req.Version = 5
+		req.Groups = []string{"clk"}
+		return &roundTrip(t, b, req).(*kmsg.DescribeGroupsResponse).Groups[0]
+	}
+	if g := describe(); g.State != "Stable" || len(g.Members) != 1 {
+		t.Fatalf("after sync: %s with %d members", g.State, len(g.Members))
+	}
+	time.Sleep(1500 * time.Millisecond) // real time alone expires nothing
+	if g := describe(); g.State != "Stable" {
+		t.Fatalf("member dropped on the real clock: %s", g.State)
+	}
+	clk.advance(601 * time.Second)
+	testutil.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		// Empty, and with no offsets removed: described as Dead.
+		if g := describe(); g.State != "Dead" || len(g.Members) != 0 {
+			return fmt.Errorf("%s with %d members", g.State, len(g.Members))
+		}
+		return nil
+	})
 }
