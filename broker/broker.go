@@ -44,6 +44,9 @@ type Options struct {
 	// GroupClock is the group coordinator's clock (default time.Now);
 	// tests inject one to step session and rebalance timeouts.
 	GroupClock func() time.Time
+	// EngineFS is the storage engine's file system (default the real
+	// one); tests inject write failures through it.
+	EngineFS engine.FS
 }
 
 // Broker is one Gregor broker.
@@ -210,7 +213,7 @@ func (b *Broker) start() error {
 		return err
 	}
 	b.loadDynamicConfig(ctx)
-	if b.eng, err = engine.Open(b.engineConfig(), engine.Options{Logf: func(f string, a ...any) { b.log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
+	if b.eng, err = engine.Open(b.engineConfig(), engine.Options{FS: b.opts.EngineFS, Logf: func(f string, a ...any) { b.log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
 		return fmt.Errorf("%w: log.dirs %v: %w", ErrStart, b.conf().LogDirs(), err)
 	}
 	events := zc.Watch(ctx)

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorlog/gregor/broker/group"
+	"github.com/gregorlog/gregor/engine"
 	"github.com/gregorlog/gregor/internal/testutil"
 )
 
@@ -453,4 +458,88 @@ func TestGroupInjectedClock(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// faultFS fails writes to __consumer_offsets files once armed.
+type faultFS struct {
+	engine.FS
+	armed atomic.Bool
+}
+
+func (f *faultFS) OpenFile(name string, flag int, perm os.FileMode) (engine.File, error) {
+	file, err := f.FS.OpenFile(name, flag, perm)
+	if err != nil || !strings.Contains(name, offsetsTopic) {
+		return file, err
+	}
+	return faultFile{file, f}, nil
+}
+
+type faultFile struct {
+	engine.File
+	fs *faultFS
+}
+
+func (f faultFile) WritevAt(bufs [][]byte, off int64) (int, error) {
+	if f.fs.armed.Load() {
+		return 0, syscall.EIO
+	}
+	return f.File.WritevAt(bufs, off)
+}
+
+func (f faultFile) WriteAt(p []byte, off int64) (int, error) {
+	if f.fs.armed.Load() {
+		return 0, syscall.EIO
+	}
+	return f.File.WriteAt(p, off)
+}
+
+// TestGroupFailedAppend: when __consumer_offsets cannot be written, the
+// commit is answered with Kafka's mapping of the storage error
+// (NOT_COORDINATOR) instead of success, and the failure is sticky: the
+// partition's groups are unloaded and later requests keep failing rather
+// than serving state the log does not hold.
+func TestGroupFailedAppend(t *testing.T) {
+	ffs := &faultFS{FS: engine.OSFS{}}
+	m := map[string]string{}
+	for k, v := range groupBrokerConfig {
+		m[k] = v
+	}
+	b, err := startBrokerWith(t, t.TempDir(), m, Options{EngineFS: ffs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := newAdmin(t, b)
+	if _, err := adm.CreateTopic(ctx, 1, 1, nil, "fa"); err != nil {
+		t.Fatal(err)
+	}
+	commit := func(at int64) error {
+		req := kmsg.NewPtrOffsetCommitRequest()
+		req.Version = 8
+		req.Group = "fa"
+		req.Generation = -1
+		rt := kmsg.NewOffsetCommitRequestTopic()
+		rt.Topic = "fa"
+		rp := kmsg.NewOffsetCommitRequestTopicPartition()
+		rp.Offset = at
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		r := roundTrip(t, b, req).(*kmsg.OffsetCommitResponse)
+		return kerr.ErrorForCode(r.Topics[0].Partitions[0].ErrorCode)
+	}
+	fc := kmsg.NewPtrFindCoordinatorRequest()
+	fc.Version = 2
+	fc.CoordinatorKey = "fa"
+	roundTrip(t, b, fc)
+	testutil.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error { return commit(1) })
+	ffs.armed.Store(true)
+	if err := commit(2); !errors.Is(err, kerr.NotCoordinator) {
+		t.Fatalf("commit with a failing log: %v, want NOT_COORDINATOR", err)
+	}
+	ffs.armed.Store(false)
+	// Sticky: the partition stays failed even though writes would work.
+	if err := commit(3); !errors.Is(err, kerr.NotCoordinator) {
+		t.Fatalf("commit after the failure: %v, want NOT_COORDINATOR", err)
+	}
 }
