@@ -383,3 +383,45 @@ func TestGroupMemberDies(t *testing.T) {
 	produceN(t, b, "gd", 0, 120)
 	waitConsumed(t, ta, 120)
 }
+
+// TestGroupMixedClients: franz-go, sarama, kafka-go and (when available)
+// librdkafka members share one group with the range assignor: whoever
+// leads must read the others' subscriptions and every partition goes to
+// exactly one of them.
+func TestGroupMixedClients(t *testing.T) {
+	b := groupBroker(t, nil)
+	adm := newAdmin(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	const parts = 8
+	if _, err := adm.CreateTopic(ctx, parts, 1, nil, "gm"); err != nil {
+		t.Fatal(err)
+	}
+	ta := newTally()
+	produceN(t, b, "gm", 0, 80)
+	startKgoMember(t, b, "gm", "gm", ta, kgo.Balancers(kgo.RangeBalancer()))
+	waitAssigned(t, adm, "gm", "gm", parts, 1)
+	startSaramaMember(t, b, "gm", "gm", ta)
+	waitAssigned(t, adm, "gm", "gm", parts, 2)
+	startKafkaGoMember(t, b, "gm", "gm", ta)
+	members := 3
+	waitAssigned(t, adm, "gm", "gm", parts, members)
+	if py, ok := debianPythonWith("confluent_kafka"); ok {
+		startPyMember(t, py, b, "gm", "gm", "range", ta)
+		members++
+		waitAssigned(t, adm, "gm", "gm", parts, members)
+	}
+	produceN(t, b, "gm", 80, 80)
+	waitConsumed(t, ta, 160)
+}
+
+// debianPythonWith is testutil.DebianPython without skipping: the mixed
+// test runs with or without librdkafka (TestGroupConfluentPython fails in
+// CI when it is missing).
+func debianPythonWith(module string) (string, bool) {
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import "+module).Run(); err != nil {
+		return "", false
+	}
+	return py, true
+}
