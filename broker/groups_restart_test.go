@@ -60,7 +60,8 @@ func waitCommitted(t testing.TB, adm *kadm.Client, groupID string, want int64) {
 func TestGroupRestart(t *testing.T) {
 	dir := t.TempDir()
 	port := testutil.FreePort(t)
-	extra := map[string]string{"listeners": fmt.Sprintf("PLAINTEXT://127.0.0.1:%d", port)}
+	// A tiny load buffer: reloading takes many reads, most ending mid-batch.
+	extra := map[string]string{"listeners": fmt.Sprintf("PLAINTEXT://127.0.0.1:%d", port), "offsets.load.buffer.size": "200"}
 	for k, v := range groupBrokerConfig {
 		extra[k] = v
 	}
