@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/gregorlog/gregor/broker/group"
@@ -231,6 +232,31 @@ func TestGroupProtocolDetails(t *testing.T) {
 	}
 	if len(fo["oc"]) != 2 || len(fo["nope"]) != 0 {
 		t.Fatalf("committed: %+v", fo)
+	}
+	// The records are in Kafka's schemas: a plain consumer of
+	// __consumer_offsets decodes them with kmsg's OffsetCommitKey/Value.
+	part := group.PartitionFor("oc", 4)
+	cons := newClient(t, b, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{offsetsTopic: {part: kgo.NewOffset().AtStart()}}))
+	found := map[int32]int64{}
+	for len(found) < 2 && ctx.Err() == nil {
+		fs := cons.PollFetches(ctx)
+		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch __consumer_offsets: %v", err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			var k kmsg.OffsetCommitKey
+			if err := k.ReadFrom(r.Key); err != nil || k.Version > 1 {
+				return // group metadata (key version 2)
+			}
+			var v kmsg.OffsetCommitValue
+			if err := v.ReadFrom(r.Value); err != nil {
+				t.Fatalf("offset commit value: %v", err)
+			}
+			if k.Group == "oc" && k.Topic == "oc" {
+				found[k.Partition] = v.Offset
+			}
+		})
+	}
+	if found[0] != 7 || found[1] != 7 {
+		t.Fatalf("offset records read back: %v", found)
 	}
 	// A group request for a group this broker does not coordinate.
 	hb := kmsg.NewPtrHeartbeatRequest()
