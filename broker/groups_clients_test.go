@@ -21,6 +21,7 @@ import (
 
 	"github.com/IBM/sarama"
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/gregorlog/gregor/internal/testutil"
@@ -424,4 +425,64 @@ func debianPythonWith(module string) (string, bool) {
 		return "", false
 	}
 	return py, true
+}
+
+// TestGroupStaticMember: a franz-go member with a group.instance.id that
+// restarts within its session takes its place back without a rebalance
+// (same generation, same assignment), as KIP-345 intends.
+func TestGroupStaticMember(t *testing.T) {
+	b := groupBroker(t, nil)
+	adm := newAdmin(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const parts = 4
+	if _, err := adm.CreateTopic(ctx, parts, 1, nil, "gst"); err != nil {
+		t.Fatal(err)
+	}
+	ta := newTally()
+	startKgoMember(t, b, "gst", "gst", ta, kgo.InstanceID("a"), kgo.Balancers(kgo.RangeBalancer()))
+	mb := startKgoMember(t, b, "gst", "gst", ta, kgo.InstanceID("b"), kgo.Balancers(kgo.RangeBalancer()))
+	before := waitAssigned(t, adm, "gst", "gst", parts, 2)
+	generation := func() int32 {
+		b.groups.mu.Lock()
+		defer b.groups.mu.Unlock()
+		return b.groups.coord.Group("gst").Generation()
+	}
+	genBefore := generation()
+	assigned := func(g kadm.DescribedGroup, instance string) string {
+		for _, m := range g.Members {
+			if m.InstanceID != nil && *m.InstanceID == instance {
+				ca, _ := m.Assigned.AsConsumer()
+				return fmt.Sprint(ca.Topics)
+			}
+		}
+		return ""
+	}
+	mb.close(false) // a static member sends no LeaveGroup
+	startKgoMember(t, b, "gst", "gst", ta, kgo.InstanceID("b"), kgo.Balancers(kgo.RangeBalancer()))
+	var after kadm.DescribedGroup
+	testutil.CheckFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+		after = waitAssigned(t, adm, "gst", "gst", parts, 2)
+		for _, m := range after.Members {
+			if m.InstanceID != nil && *m.InstanceID == "b" {
+				for _, old := range before.Members {
+					if old.MemberID == m.MemberID {
+						return errors.New("instance b not rejoined yet")
+					}
+				}
+				return nil
+			}
+		}
+		return errors.New("instance b missing")
+	})
+	if gen := func(g kadm.DescribedGroup) string { return assigned(g, "a") + assigned(g, "b") }; gen(before) != gen(after) {
+		t.Fatalf("assignment changed: %s -> %s", gen(before), gen(after))
+	}
+	if g := generation(); g != genBefore {
+		t.Fatalf("static rejoin rebalanced: generation %d -> %d", genBefore, g)
+	}
+	lg, err := adm.ListGroups(ctx)
+	if err != nil || lg["gst"].State != "Stable" {
+		t.Fatalf("list: %+v %v", lg, err)
+	}
 }
