@@ -9,8 +9,8 @@ package broker
 // requests carry the client's software name and version, which must match
 // Kafka's pattern or the answer is INVALID_REQUEST (42).
 //
-// The advertised table is built from every file's register call. Group,
-// transaction, SASL and telemetry keys are absent until implemented, which
+// The advertised table is built from every file's register call. Transaction,
+// SASL and telemetry keys are absent until implemented, which
 // clients handle cleanly (kafka-protocol.md §5).
 
 import (

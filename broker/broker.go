@@ -41,6 +41,12 @@ type Options struct {
 	// ShutdownGrace bounds how long Close waits for in-flight requests
 	// (default 10 s).
 	ShutdownGrace time.Duration
+	// GroupClock is the group coordinator's clock (default time.Now);
+	// tests inject one to step session and rebalance timeouts.
+	GroupClock func() time.Time
+	// EngineFS is the storage engine's file system (default the real
+	// one); tests inject write failures through it.
+	EngineFS engine.FS
 }
 
 // Broker is one Gregor broker.
@@ -60,6 +66,9 @@ type Broker struct {
 	clusterID string
 
 	meta metaCache
+
+	// groups drives the consumer-group coordinator (groups.go).
+	groups *groupDriver
 
 	// leadership is this broker's view of the controller election.
 	leadership atomic.Pointer[zkmeta.Leadership]
@@ -116,6 +125,7 @@ func New(cfg *config.Config, opts Options) (*Broker, error) {
 		producers: map[*engine.Log]*partitionProducers{}, pidEnd: -1, draining: make(chan struct{})}
 	b.cur.Store(cfg)
 	b.meta.init()
+	b.groups = newGroupDriver(b, opts.GroupClock)
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	return b, nil
 }
@@ -203,13 +213,14 @@ func (b *Broker) start() error {
 		return err
 	}
 	b.loadDynamicConfig(ctx)
-	if b.eng, err = engine.Open(b.engineConfig(), engine.Options{DeferRetention: true, Logf: func(f string, a ...any) { b.log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
+	if b.eng, err = engine.Open(b.engineConfig(), engine.Options{FS: b.opts.EngineFS, DeferRetention: true, Logf: func(f string, a ...any) { b.log.Info(fmt.Sprintf(f, a...)) }}); err != nil {
 		return fmt.Errorf("%w: log.dirs %v: %w", ErrStart, b.conf().LogDirs(), err)
 	}
 	events := zc.Watch(ctx)
 	if err := b.loadAllTopics(ctx); err != nil {
 		return fmt.Errorf("%w: reading topics: %w", ErrStart, err)
 	}
+	b.groups.start()
 	ncfg := netio.Config{
 		NetworkThreads:      int(b.conf().Int("num.network.threads")),
 		IOThreads:           int(b.conf().Int("num.io.threads")),
@@ -377,6 +388,9 @@ func (b *Broker) Close() error {
 	b.closeOnce.Do(func() {
 		b.closing.Store(true)
 		close(b.draining)
+		// Parked JoinGroup/SyncGroup requests are answered before the
+		// wait for in-flight requests, which would otherwise wait for them.
+		b.groups.shutdown()
 		select {
 		case <-b.inflight.idle():
 		case <-time.After(b.opts.ShutdownGrace):

@@ -9,11 +9,13 @@
 //	zkmeta.Connect -> EnsurePaths -> ClusterID
 //	engine.Open(log.dirs)                      recovery; meta.properties gets the cluster id
 //	zkmeta.Watch + load every topic            create the logs of partitions led here
+//	group coordinator                          load the __consumer_offsets partitions led here
 //	netio.Listen(listeners)                    port 0 is resolved before registration
 //	RegisterBroker(/brokers/ids/<id>)          a live clash stops the broker (ErrBrokerIDClash)
 //	Campaign(/controller)                      a single broker is its own controller
 //
-// Close reverses it: stop accepting, finish in-flight requests, deregister,
+// Close reverses it: stop accepting, answer parked JoinGroup/SyncGroup
+// requests (NOT_COORDINATOR), finish in-flight requests, deregister,
 // close the engine (flush, checkpoints, clean-shutdown marker), then the
 // ZooKeeper session and the embedded zkstore.
 //
@@ -38,4 +40,14 @@
 // this broker. The controller (whoever holds /controller) creates topics,
 // completes deletions and writes partition state, every write fenced by
 // its controller epoch.
+//
+// # Consumer groups
+//
+// The group state machine is broker/group (deterministic, clock-injected);
+// groups.go drives it: one mutex around the Coordinator, its records
+// appended to __consumer_offsets before any answer goes out, a tick loop
+// for its timers, and loading of every __consumer_offsets partition this
+// broker leads. __consumer_offsets is created (compacted, internal) on the
+// first FindCoordinator; a group's coordinator is the leader of its
+// partition of that topic.
 package broker

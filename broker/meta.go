@@ -281,6 +281,9 @@ func (b *Broker) loadTopic(ctx context.Context, name string) error {
 		b.log.Error("applying topic config", "topic", name, "err", err)
 	}
 	b.meta.put(t)
+	if name == offsetsTopic {
+		b.groups.onTopic(t)
+	}
 	return nil
 }
 
@@ -323,6 +326,9 @@ func (b *Broker) dropTopicLocked(name string) {
 		return
 	}
 	b.dropProducers(name)
+	if name == offsetsTopic {
+		b.groups.onTopicGone()
+	}
 	for _, p := range t.Partitions {
 		if err := b.eng.DeleteLog(name, p.ID); err != nil && !errors.Is(err, engine.ErrUnknownLog) {
 			b.log.Error("deleting partition log", "topic", name, "partition", p.ID, "err", err)

@@ -69,8 +69,8 @@ func TestBadFramesCloseConnection(t *testing.T) {
 	})
 	t.Run("unadvertised key", func(t *testing.T) {
 		c := dial(t, b)
-		c.Write(rawFrame(int16(kmsg.JoinGroup), 0, 1, make([]byte, 64)))
-		expectClosed(t, c, "JoinGroup")
+		c.Write(rawFrame(int16(kmsg.TxnOffsetCommit), 0, 1, make([]byte, 64)))
+		expectClosed(t, c, "TxnOffsetCommit")
 	})
 	t.Run("oversized frame", func(t *testing.T) {
 		c := dial(t, b)
@@ -124,8 +124,14 @@ func TestAPIVersionsKIP511(t *testing.T) {
 			t.Errorf("%v advertised %v, want %v", key, ranges[int16(key)], want)
 		}
 	}
-	if _, ok := ranges[int16(kmsg.FindCoordinator)]; ok {
-		t.Error("group APIs advertised before they exist")
+	// Group APIs (kafka-protocol.md §5): librdkafka needs FindCoordinator
+	// and JoinGroup from v0, LeaveGroup min <= 1, OffsetCommit/Fetch <= 7.
+	for key, want := range map[kmsg.Key][2]int16{kmsg.OffsetCommit: {0, 8}, kmsg.OffsetFetch: {0, 8}, kmsg.FindCoordinator: {0, 4},
+		kmsg.JoinGroup: {0, 7}, kmsg.Heartbeat: {0, 4}, kmsg.LeaveGroup: {0, 4}, kmsg.SyncGroup: {0, 5}, kmsg.DescribeGroups: {0, 5},
+		kmsg.ListGroups: {0, 4}, kmsg.DeleteGroups: {0, 2}, kmsg.OffsetDelete: {0, 0}} {
+		if ranges[int16(key)] != want {
+			t.Errorf("%v advertised %v, want %v", key, ranges[int16(key)], want)
+		}
 	}
 }
 

@@ -16,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/gregorlog/gregor/internal/testutil"
 )
 
@@ -140,6 +143,38 @@ func kcatRoundTrip(t *testing.T, addr, topic string) {
 	}
 }
 
+// groupRoundTrip consumes topic's record ("hello gregor", written by
+// kcatRoundTrip) in a consumer group and commits it: consumer groups work
+// out of the box (__consumer_offsets is created with the configuration's
+// replication factor, 1 without any configuration).
+func groupRoundTrip(t *testing.T, addr, topic string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumerGroup("readme"), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	n := 0
+	for n == 0 && ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("group fetch: %v", err) })
+		n += fs.NumRecords()
+	}
+	if err := cl.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, "readme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := offs.Lookup(topic, 0); !ok || o.At != 1 {
+		t.Fatalf("committed offset %+v (found %v), want 1", o, ok)
+	}
+}
+
 // TestSampleConfig: the shipped config/server.properties starts a broker
 // (with the coordination embedded and loopback port 0 for the test), with
 // no warnings, and kcat can use it.
@@ -148,6 +183,7 @@ func TestSampleConfig(t *testing.T) {
 	sample := filepath.Join(testutil.RepoRoot(t), "config", "server.properties")
 	cmd, addr, stderr := startForeground(t, dir, sample, "--override", "listeners=PLAINTEXT://127.0.0.1:0", "--override", "zookeeper.connect=")
 	kcatRoundTrip(t, addr, "sample")
+	groupRoundTrip(t, addr, "sample")
 	stopForeground(t, cmd)
 	if strings.Contains(stderr.String(), "warning") {
 		t.Errorf("warnings for the sample config:\n%s", stderr.String())
@@ -226,6 +262,7 @@ func TestREADMEFirstCommand(t *testing.T) {
 		t.Fatalf("listening on %s", addr)
 	}
 	kcatRoundTrip(t, addr, "first")
+	groupRoundTrip(t, addr, "first")
 	stopForeground(t, cmd)
 	for _, p := range []string{"data/kafka-logs/first-0", "data/zookeeper"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {

@@ -6,14 +6,14 @@
 //
 //	bootstrap := kafkatest.Start(t)
 //
-// Implementations are registered by name in a table: "kfake", franz-go's
-// protocol-conformant in-process fake (the Default), and "gregor", Gregor's
-// own broker in process (gregor.go). GREGOR_TEST_BROKER=<name> selects one
-// for a run; changing Default to "gregor" moves every client test onto the
-// real broker in one line. As of this writing the cmd/gregor and cmd/bench
-// suites pass against "gregor" except the tests that need consumer groups
-// (JoinGroup is not implemented yet). Tests whose expected output really
-// differs between brokers key their golden files by Name().
+// Implementations are registered by name in a table: "gregor", Gregor's
+// own broker in process (gregor.go, the Default), and "kfake", franz-go's
+// protocol-conformant in-process fake. GREGOR_TEST_BROKER=<name> selects
+// one for a run (GREGOR_TEST_BROKER=kfake runs the client suites against
+// the fake, to tell a client bug from a broker bug). The cmd/gregor and
+// cmd/bench suites, consumer groups included, pass against both. Tests
+// whose expected output really differs between brokers key their golden
+// files by Name().
 package kafkatest
 
 import (
@@ -28,7 +28,7 @@ import (
 
 // Default names the implementation Start uses unless GREGOR_TEST_BROKER
 // overrides it.
-const Default = "kfake"
+const Default = "gregor"
 
 // Options tune a started broker. The zero value is a single broker with the
 // broker's own defaults (message.max.bytes 1048588, no auto topic creation),
