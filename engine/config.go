@@ -76,6 +76,9 @@ type Config struct {
 	// limit). Each open segment costs up to 3 fds and 2 mappings; cold
 	// segments are closed and reopened on demand. Default 1024.
 	MaxOpenSegments int
+
+	// Cleaner configures the log cleaner (compaction); see cleaner_config.go.
+	Cleaner CleanerConfig
 }
 
 // DefaultConfig returns Kafka's defaults for dirs.
@@ -97,6 +100,7 @@ func DefaultConfig(dirs ...string) Config {
 		RecoveryThreadsPerDataDir:            2,
 		FileDeleteDelayMs:                    60000,
 		MaxOpenSegments:                      1024,
+		Cleaner:                              DefaultCleanerConfig(),
 	}
 }
 
@@ -150,6 +154,10 @@ type TopicConfig struct {
 	DeleteRetentionM *int64 // delete.retention.ms (later issue)
 	MinCompactionLag *int64 // min.compaction.lag.ms (later issue)
 	FileDeleteDelay  *int64 // file.delete.delay.ms
+	// MinCleanableRatio is min.cleanable.dirty.ratio, MaxCompactionLag is
+	// max.compaction.lag.ms (log cleaner, cleaner_config.go).
+	MinCleanableRatio *float64
+	MaxCompactionLag  *int64
 }
 
 // Ptr returns &v, for filling TopicConfig.
@@ -167,6 +175,7 @@ type logConfig struct {
 	indexMaxBytes      int32
 	logAppendTime      bool
 	fileDeleteDelayMs  int64
+	cleaner            CleanerConfig // broker-wide cleaner defaults
 	topic              TopicConfig
 }
 
@@ -187,6 +196,7 @@ func resolve(c *Config, t TopicConfig) (logConfig, error) {
 		indexIntervalBytes: pick(t.IndexIntervalB, c.IndexIntervalBytes),
 		indexMaxBytes:      pick(t.SegmentIndexB, c.IndexSizeMaxBytes),
 		fileDeleteDelayMs:  pick(t.FileDeleteDelay, c.FileDeleteDelayMs),
+		cleaner:            c.Cleaner,
 		topic:              t,
 	}
 	ms := c.FlushIntervalMs

@@ -69,6 +69,8 @@ type Manager struct {
 	wg     sync.WaitGroup
 	closed atomic.Bool
 
+	cleaners *cleanerManager // the log cleaner (cleaner_manager.go)
+
 	// RecoveryStats of the last Open, for logs and benchmarks.
 	RecoveryStats RecoveryStats
 }
@@ -171,6 +173,8 @@ func Open(cfg Config, opts Options) (*Manager, error) {
 		return nil, fmt.Errorf("%w: %w", ErrNoOnlineDir, errors.Join(errs...))
 	}
 	m.startBackground()
+	m.cleaners = newCleanerManager(m)
+	m.cleaners.start()
 	return m, nil
 }
 
@@ -377,6 +381,10 @@ func (m *Manager) loadLog(d *logDir, tp TopicPartition, clean bool, rps, lss, hw
 		return nil, st, err
 	}
 	l := m.newLog(d, tp, lc)
+	// Finish or discard an interrupted log cleaner swap first.
+	if err := completeSwaps(m.vfs, l.dir, m.logf); err != nil {
+		return nil, st, err
+	}
 	entries, err := m.vfs.ReadDir(l.dir)
 	if err != nil {
 		return nil, st, err

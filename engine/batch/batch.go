@@ -171,6 +171,16 @@ func (h Header) IsControl() bool { return h.Attributes&attrControl != 0 }
 // LogAppendTime reports whether the timestamp type is LogAppendTime.
 func (h Header) LogAppendTime() bool { return h.Attributes&attrLogAppendTime != 0 }
 
+// DeleteHorizonMs returns the batch's delete horizon (KIP-534): when
+// attribute bit 6 is set, the log cleaner stored in BaseTimestamp the time
+// after which the batch's tombstones may be removed.
+func (h Header) DeleteHorizonMs() (int64, bool) {
+	if h.Attributes&attrDeleteHorizon == 0 {
+		return 0, false
+	}
+	return h.BaseTimestamp, true
+}
+
 // HasProducerID reports whether the batch carries an idempotent producer id.
 func (h Header) HasProducerID() bool { return h.ProducerID >= 0 }
 

@@ -227,6 +227,9 @@ type BuildOptions struct {
 	// is written instead: the log cleaner keeps a batch's offset range
 	// when it drops records.
 	LastOffsetDelta int32
+	// DeleteHorizon sets attribute bit 6 (KIP-534): BaseTimestamp is then
+	// the time after which the log cleaner may drop the batch's tombstones.
+	DeleteHorizon bool
 }
 
 func appendVarint(b []byte, v int64) []byte {
@@ -327,6 +330,9 @@ func Build(opts BuildOptions, recs []Record) ([]byte, error) {
 	}
 	if opts.Control {
 		attrs |= attrControl
+	}
+	if opts.DeleteHorizon {
+		attrs |= attrDeleteHorizon
 	}
 	out := make([]byte, HeaderSize, HeaderSize+len(body)+64)
 	if opts.Codec != CodecNone {
