@@ -623,6 +623,11 @@ func (c *cleaner) swapLocked(l *Log, group []*segment, sizes []int64, ns *segmen
 	if end := segs[at+len(group)].base; ns.next.Load() > end {
 		return nil, fmt.Errorf("engine: cleaned segment %s ends at %d, past the next segment %d", ns.logPath, ns.next.Load(), end)
 	}
+	// Readers that pick ns up from the new list before its file has its
+	// final name wait in acquire (ns.mu) instead of opening the old file
+	// still at that path.
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
 	out := make([]*segment, 0, len(segs)-len(group)+1)
 	out = append(out, segs[:at]...)
 	out = append(out, ns)

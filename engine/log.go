@@ -638,7 +638,19 @@ func (l *Log) Read(offset int64, maxBytes int, upper int64, minOneBatch bool) (R
 	if offset >= upper {
 		return Region{}, nil
 	}
-	segs := l.segments()
+	// A segment replaced by the log cleaner meanwhile is closed; the
+	// cleaned one is already in the new list, so look again (bounded).
+	for attempt := 0; ; attempt++ {
+		sp := l.segs.Load()
+		r, err := l.readSegments(*sp, offset, maxBytes, upper, minOneBatch)
+		if err != nil && errors.Is(err, ErrClosed) && l.segs.Load() != sp && attempt < 8 {
+			continue
+		}
+		return r, err
+	}
+}
+
+func (l *Log) readSegments(segs []*segment, offset int64, maxBytes int, upper int64, minOneBatch bool) (Region, error) {
 	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
 	if i < 0 {
 		i = 0
