@@ -43,8 +43,8 @@ type CleanStats struct {
 	BytesWritten   int64
 	RecordsRead    int64
 	RecordsKept    int64
-	Groups         int   // output segments written
-	SegmentsBefore int   // segments replaced
+	Groups         int // output segments written
+	SegmentsBefore int // segments replaced
 	MapUtilization float64
 }
 
@@ -632,6 +632,18 @@ func (c *cleaner) swapLocked(l *Log, group []*segment, sizes []int64, ns *segmen
 	out = append(out, segs[:at]...)
 	out = append(out, ns)
 	out = append(out, segs[at+len(group):]...)
+	// Pin the old segments' index mappings while they are renamed: a
+	// reader still holding one of their files must never reopen an index
+	// by path, which now names the cleaned segment's.
+	for _, s := range group {
+		if ref, err := s.acquire(); err == nil {
+			if s.ensureIndexes() == nil {
+				defer ref.release()
+			} else {
+				ref.release()
+			}
+		}
+	}
 	l.segs.Store(&out)
 	for _, s := range group {
 		if err := s.markDeleted(); err != nil {

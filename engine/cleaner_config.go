@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"strings"
+
+	"github.com/gregorlog/gregor/engine/batch"
 )
 
 // CleanerConfig is the broker-wide log cleaner configuration. Field
@@ -85,4 +88,24 @@ func (lc logConfig) maxCompactionLagMs() int64 {
 
 func (lc logConfig) deleteRetentionMs() int64 {
 	return max(pick(lc.topic.DeleteRetentionM, lc.cleaner.DeleteRetentionMs), 0)
+}
+
+// validateAppend is batch.ValidateProduce plus, on a compacted log,
+// Kafka's LogValidator rule that every record has a key ("Compacted topic
+// cannot accept message without key": INVALID_RECORD).
+func validateAppend(b []byte, cfg *logConfig) (batch.Header, error) {
+	h, err := batch.ValidateProduce(b, cfg.maxMessageBytes)
+	if err != nil || !cfg.compactEnabled() || h.IsControl() {
+		return h, err
+	}
+	recs, err := batch.Records(b, batch.DecompressLimit(cfg.maxMessageBytes))
+	if err != nil {
+		return h, err
+	}
+	for i := range recs {
+		if recs[i].Key == nil {
+			return h, fmt.Errorf("%w: compacted topic cannot accept a record without a key (record %d)", batch.ErrInvalidRecord, i)
+		}
+	}
+	return h, nil
 }

@@ -505,12 +505,14 @@ func scanLog(l *Log) error {
 	hw := l.HighWatermark()
 	last := int64(-1)
 	for off < hw {
-		b, err := l.ReadCopy(off, 64<<10, hw, true)
+		// The current high watermark, as a fetch uses: the cleaner may
+		// have removed every record between off and an older one.
+		b, err := l.ReadCopy(off, 64<<10, l.HighWatermark(), true)
 		if err != nil {
 			return fmt.Errorf("read %d: %w", off, err)
 		}
 		if len(b) == 0 {
-			return fmt.Errorf("read %d: empty below %d", off, hw)
+			return fmt.Errorf("read %d: empty below %d; segments %+v", off, hw, l.Segments())
 		}
 		for len(b) > 0 {
 			h, n, err := batch.Next(b)
@@ -678,4 +680,19 @@ func TestThrottler(t *testing.T) {
 	if newThrottler(0).rate != 0 || newThrottler(1e308).rate != 0 {
 		t.Fatal("unlimited throttler has a rate")
 	}
+}
+
+func TestCompactedLogRejectsKeyless(t *testing.T) {
+	m := openT(t, cleanerTestConfig(t.TempDir()), Options{})
+	defer m.Close()
+	l, _ := m.CreateLog("c", 0, compactTopic(1<<20))
+	for _, c := range allCodecs {
+		b := keyedBatch(t, c, 1, -1, []kv{{key: "k", value: []byte("v")}, {key: "", value: []byte("nokey")}})
+		if _, err := l.AppendAsync(b, AppendOptions{}); !errors.Is(err, batch.ErrInvalidRecord) {
+			t.Fatalf("%v: keyless record on a compacted topic: %v", c, err)
+		}
+	}
+	d, _ := m.CreateLog("d", 0, TopicConfig{})
+	appendT(t, d, keyedBatch(t, batch.CodecNone, 1, -1, []kv{{key: "", value: []byte("nokey")}}))
+	appendT(t, l, keyedBatch(t, batch.CodecZstd, 1, -1, []kv{{key: "k", value: nil}}))
 }

@@ -250,7 +250,7 @@ func (l *Log) active() *segment {
 // until Done closes): its offset fields are rewritten in place.
 func (l *Log) Append(ctx context.Context, b []byte, opts AppendOptions) (AppendResult, error) {
 	cfg := l.cfg.Load()
-	h, err := batch.ValidateProduce(b, cfg.maxMessageBytes)
+	h, err := validateAppend(b, cfg)
 	if err != nil {
 		return AppendResult{}, err
 	}
@@ -262,7 +262,7 @@ func (l *Log) Append(ctx context.Context, b []byte, opts AppendOptions) (AppendR
 // at once; anything later is reported by the Pending.
 func (l *Log) AppendAsync(b []byte, opts AppendOptions) (*Pending, error) {
 	cfg := l.cfg.Load()
-	h, err := batch.ValidateProduce(b, cfg.maxMessageBytes)
+	h, err := validateAppend(b, cfg)
 	if err != nil {
 		return nil, err
 	}
