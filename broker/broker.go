@@ -359,6 +359,7 @@ func (b *Broker) engineConfig() engine.Config {
 	ec.FlushOffsetCheckpointIntervalMs = c.Long("log.flush.offset.checkpoint.interval.ms")
 	ec.RecoveryThreadsPerDataDir = int(c.Long("num.recovery.threads.per.data.dir"))
 	ec.FileDeleteDelayMs = c.Long("log.segment.delete.delay.ms")
+	ec.Cleaner = engineCleanerConfig(c)
 	return ec
 }
 
