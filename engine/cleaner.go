@@ -56,6 +56,9 @@ type cleaner struct {
 	mapBytes int64
 	rbuf     []byte
 	wbuf     []byte
+	dbuf     []byte         // decompressed records
+	recs     []batch.Record // decoded records
+	kept     []batch.Record
 	hook     func(step string) error
 }
 
@@ -129,10 +132,15 @@ func (c *cleaner) forEachBatch(s *segment, fn func(h batch.Header, b []byte) (bo
 	return nil
 }
 
-// records decodes b's records; compressed batches are decompressed with
-// the batch decompression cap of the log.
-func batchRecords(b []byte, maxMessageBytes int) ([]batch.Record, error) {
-	return batch.Records(b, batch.DecompressLimit(maxMessageBytes))
+// records decodes b's records into the cleaner's scratch space (valid
+// until the next call); compressed batches are decompressed with the
+// batch decompression cap of the log.
+func (c *cleaner) records(b []byte, maxMessageBytes int) ([]batch.Record, error) {
+	recs, err := batch.AppendRecords(c.recs, &c.dbuf, b, batch.DecompressLimit(maxMessageBytes))
+	if err == nil {
+		c.recs = recs
+	}
+	return recs, err
 }
 
 // buildOffsetMap fills the map from the dirty section [from, to): key ->
@@ -168,7 +176,7 @@ func (c *cleaner) buildOffsetMap(l *Log, segs []*segment, from, to int64, prod m
 				full = true
 				return false, nil
 			}
-			recs, err := batchRecords(b, cfg.maxMessageBytes)
+			recs, err := c.records(b, cfg.maxMessageBytes)
 			if err != nil {
 				return false, fmt.Errorf("%w: %s batch at offset %d: %v", ErrCorruptLog, s.logPath, h.BaseOffset, err)
 			}
@@ -383,14 +391,15 @@ func (c *cleaner) filterBatch(h batch.Header, b []byte, maxMessageBytes int, now
 	if h.IsControl() {
 		return b, nil
 	}
-	recs, err := batchRecords(b, maxMessageBytes)
+	recs, err := c.records(b, maxMessageBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: batch at offset %d: %v", ErrCorruptLog, h.BaseOffset, err)
 	}
 	st.RecordsRead += int64(len(recs))
 	horizon, hasHorizon := h.DeleteHorizonMs()
 	retainDeletes := !hasHorizon || nowMs < horizon
-	kept := recs[:0:0]
+	kept := c.kept[:0]
+	defer func() { c.kept = kept[:0] }()
 	tombstones := false
 	for i := range recs {
 		r := &recs[i]

@@ -322,8 +322,12 @@ func TestCleanerDropsKeylessAndKeepsProducerTail(t *testing.T) {
 	cfg := cleanerTestConfig(t.TempDir())
 	m := openT(t, cfg, Options{})
 	defer m.Close()
-	l, _ := m.CreateLog("c", 0, compactTopic(200))
+	// Keyless records get in while the topic is not compacted yet.
+	l, _ := m.CreateLog("c", 0, TopicConfig{SegmentBytes: Ptr[int64](200)})
 	appendT(t, l, keyedBatch(t, batch.CodecNone, 1, 5, []kv{{key: "k", value: []byte("old")}, {key: "", value: []byte("nokey")}}))
+	if _, err := m.SetTopicConfig("c", compactTopic(200)); err != nil {
+		t.Fatal(err)
+	}
 	appendT(t, l, keyedBatch(t, batch.CodecGzip, 2, -1, []kv{{key: "k", value: []byte("new")}, {key: "x", value: bytes.Repeat([]byte("p"), 300)}}))
 	appendT(t, l, keyedBatch(t, batch.CodecNone, 3, -1, []kv{{key: "z", value: bytes.Repeat([]byte("p"), 300)}}))
 	cleanAll(t, m, time.Now())

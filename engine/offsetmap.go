@@ -17,8 +17,11 @@ type offsetMap struct {
 	offsets []int64
 	mask    uint64
 	used    int
-	// maxUsed is the most entries the map accepts.
-	maxUsed int
+	// growAt is when the table doubles; maxSlots is the most slots the
+	// dedupe buffer allows and maxUsed the most entries the map accepts.
+	growAt   int
+	maxSlots int
+	maxUsed  int
 	// latestOffset is the last offset put, -1 when empty.
 	latestOffset int64
 }
@@ -26,22 +29,46 @@ type offsetMap struct {
 const (
 	offsetMapSlotBytes  = 16
 	offsetMapLoadFactor = 0.9
+	offsetMapMinSlots   = 1 << 10
+	offsetMapStartSlots = 1 << 16
 )
 
-// newOffsetMap makes a map using at most memBytes (at least 1024 slots).
+// newOffsetMap makes a map that may use up to memBytes (at least 1024
+// slots). Unlike Kafka's preallocated buffer the table starts small and
+// doubles as keys arrive, so a log with few keys never touches the whole
+// dedupe buffer; the bound on entries is the same.
 func newOffsetMap(memBytes int64) *offsetMap {
-	slots := int64(1024)
+	slots := int64(offsetMapMinSlots)
 	for slots*2*offsetMapSlotBytes <= memBytes {
 		slots *= 2
 	}
-	m := &offsetMap{
-		hashes:  make([]uint64, slots),
-		offsets: make([]int64, slots),
-		mask:    uint64(slots - 1),
-		maxUsed: int(float64(slots) * offsetMapLoadFactor),
-	}
+	m := &offsetMap{maxSlots: int(slots), maxUsed: int(float64(slots) * offsetMapLoadFactor)}
+	m.alloc(min(int(slots), offsetMapStartSlots))
 	m.latestOffset = -1
 	return m
+}
+
+func (m *offsetMap) alloc(slots int) {
+	m.hashes = make([]uint64, slots)
+	m.offsets = make([]int64, slots)
+	m.mask = uint64(slots - 1)
+	m.growAt = int(float64(slots) * offsetMapLoadFactor)
+}
+
+// grow doubles the table and reinserts every entry.
+func (m *offsetMap) grow() {
+	oh, oo := m.hashes, m.offsets
+	m.alloc(len(oh) * 2)
+	for i, h := range oh {
+		if h == 0 {
+			continue
+		}
+		j := h & m.mask
+		for m.hashes[j] != 0 {
+			j = (j + 1) & m.mask
+		}
+		m.hashes[j], m.offsets[j] = h, oo[i]
+	}
 }
 
 func (m *offsetMap) clear() {
@@ -68,6 +95,11 @@ func (m *offsetMap) put(key []byte, offset int64) {
 	for {
 		switch m.hashes[i] {
 		case 0:
+			if m.used >= m.growAt && len(m.hashes) < m.maxSlots {
+				m.grow()
+				m.put(key, offset)
+				return
+			}
 			m.hashes[i] = h
 			m.offsets[i] = offset
 			m.used++
@@ -97,5 +129,5 @@ func (m *offsetMap) get(key []byte) int64 {
 	}
 }
 
-// utilization is the fraction of slots in use.
-func (m *offsetMap) utilization() float64 { return float64(m.used) / float64(len(m.hashes)) }
+// utilization is the fraction of the dedupe buffer's slots in use.
+func (m *offsetMap) utilization() float64 { return float64(m.used) / float64(m.maxSlots) }

@@ -155,6 +155,14 @@ func slice(b []byte, r [2]int) []byte {
 // at most maxDecompressed bytes of output. It checks lengths, magic and
 // record framing but not the CRC (use Validate or CheckCRC for that).
 func Records(b []byte, maxDecompressed int) ([]Record, error) {
+	return AppendRecords(nil, nil, b, maxDecompressed)
+}
+
+// AppendRecords is Records appending to dst and decompressing into
+// *scratch (grown as needed; nil for a fresh buffer), so a caller decoding
+// many batches (the log cleaner) reuses both. The records alias b or
+// *scratch.
+func AppendRecords(dst []Record, scratch *[]byte, b []byte, maxDecompressed int) ([]Record, error) {
 	h, n, err := Next(b)
 	if err != nil {
 		return nil, err
@@ -167,8 +175,15 @@ func Records(b []byte, maxDecompressed int) ([]Record, error) {
 	}
 	data := b[HeaderSize:]
 	if c := h.Codec(); c != CodecNone {
-		if data, err = Decompress(c, data, maxDecompressed); err != nil {
+		var buf []byte
+		if scratch != nil {
+			buf = (*scratch)[:0]
+		}
+		if data, err = decompressAppend(c, buf, data, maxDecompressed); err != nil {
 			return nil, err
+		}
+		if scratch != nil {
+			*scratch = data
 		}
 	}
 	// Every record takes at least 7 bytes, so a count beyond that is a lie;
@@ -176,7 +191,10 @@ func Records(b []byte, maxDecompressed int) ([]Record, error) {
 	if int64(h.NumRecords) > int64(len(data)/7) {
 		return nil, fmt.Errorf("%w: %d records declared in %d bytes", ErrInvalidRecord, h.NumRecords, len(data))
 	}
-	recs := make([]Record, 0, h.NumRecords)
+	recs := dst[:0]
+	if cap(recs) < int(h.NumRecords) {
+		recs = make([]Record, 0, h.NumRecords)
+	}
 	pos := 0
 	for i := int32(0); i < h.NumRecords; i++ {
 		end, err := recordBounds(data, &pos, i)
