@@ -20,7 +20,7 @@ func cleanerBenchLog(b *testing.B, codec batch.Codec) (dir string, logBytes int6
 	dir = b.TempDir()
 	cfg := cleanerTestConfig(dir)
 	m := openT(b, cfg, Options{})
-	l, err := m.CreateLog("bench", 0, compactTopic(4<<20))
+	l, err := m.CreateLog("bench", 0, compactTopic(1<<20))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func BenchmarkCleaner(b *testing.B) {
 				cfg := cleanerTestConfig(dir)
 				cfg.Cleaner.DedupeBufferSize = 128 << 20
 				m := openT(b, cfg, Options{})
-				if _, err := m.SetTopicConfig("bench", compactTopic(4<<20)); err != nil {
+				if _, err := m.SetTopicConfig("bench", compactTopic(1<<20)); err != nil {
 					b.Fatal(err)
 				}
 				b.StartTimer()

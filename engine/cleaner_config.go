@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"math"
 	"strings"
 
@@ -94,18 +93,5 @@ func (lc logConfig) deleteRetentionMs() int64 {
 // Kafka's LogValidator rule that every record has a key ("Compacted topic
 // cannot accept message without key": INVALID_RECORD).
 func validateAppend(b []byte, cfg *logConfig) (batch.Header, error) {
-	h, err := batch.ValidateProduce(b, cfg.maxMessageBytes)
-	if err != nil || !cfg.compactEnabled() || h.IsControl() {
-		return h, err
-	}
-	recs, err := batch.Records(b, batch.DecompressLimit(cfg.maxMessageBytes))
-	if err != nil {
-		return h, err
-	}
-	for i := range recs {
-		if recs[i].Key == nil {
-			return h, fmt.Errorf("%w: compacted topic cannot accept a record without a key (record %d)", batch.ErrInvalidRecord, i)
-		}
-	}
-	return h, nil
+	return batch.ValidateProduceKeyed(b, cfg.maxMessageBytes, cfg.compactEnabled())
 }

@@ -77,7 +77,8 @@ func skipBytes(b []byte, pos *int, nullable bool) (start, n int, ok bool) {
 
 // walkRecords checks the framing of exactly count records filling b. It is
 // the validation hot path: no allocations and no interface calls.
-func walkRecords(b []byte, count int32) error {
+// With requireKeys a record with a null key is ErrInvalidRecord.
+func walkRecords(b []byte, count int32, requireKeys bool) error {
 	pos := 0
 	for i := int32(0); i < count; i++ {
 		end, err := recordBounds(b, &pos, i)
@@ -85,8 +86,12 @@ func walkRecords(b []byte, count int32) error {
 			return err
 		}
 		p := pos
-		if _, _, _, _, _, _, ok := recordFields(b[:end], &p); !ok || p != end {
+		_, _, _, key, _, _, ok := recordFields(b[:end], &p)
+		if !ok || p != end {
 			return fmt.Errorf("%w: record %d: malformed fields", ErrInvalidRecord, i)
+		}
+		if requireKeys && key[1] < 0 {
+			return fmt.Errorf("%w: compacted topic cannot accept a record without a key (record %d)", ErrInvalidRecord, i)
 		}
 		pos = end
 	}
