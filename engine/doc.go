@@ -173,8 +173,9 @@
 //  1. write <base>.log.cleaned, .index.cleaned, .timeindex.cleaned; fdatasync
 //  2. rename each to <base>.<ext>.swap; fsync the dir
 //  3. under Log.mu: replace the group in the segment list, rename each old
-//     segment's files to .deleted, rename each .swap to its final name,
-//     fsync the dir; the .deleted files go after file.delete.delay.ms
+//     segment's files to .deleted, rename each .swap to its final name
+//     (no dir fsync needed: any subset of these renames recovers, below);
+//     the .deleted files go after file.delete.delay.ms
 //
 // At load, *.cleaned and *.deleted files are deleted; a <base>.log.swap is
 // complete, so every segment whose base lies in [base, the swap's next
