@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -301,14 +302,8 @@ func (c *cleaner) cleanLog(l *Log, firstDirty, firstUncleanable, nowMs int64) (C
 	if len(todo) == 0 {
 		return st, nil
 	}
-	segEnd := func(i int) int64 { // exclusive upper offset of todo[i]
-		for k, s := range segs {
-			if s == todo[i] && k+1 < len(segs) {
-				return segs[k+1].base
-			}
-		}
-		return todo[i].next.Load()
-	}
+	// todo is a prefix of segs, followed by at least the active segment.
+	segEnd := func(i int) int64 { return segs[i+1].base } // exclusive upper offset of todo[i]
 	cfg := l.cfg.Load()
 	for _, g := range groupSegmentsBySize(todo, cfg.segmentBytes, cfg.indexMaxBytes, segEnd) {
 		if err := c.cleanGroup(l, g, nowMs, prod, &st); err != nil {
@@ -768,6 +763,17 @@ func completeSwaps(vfs FS, dir string, logf func(string, ...any)) error {
 		return vfs.SyncDir(dir)
 	}
 	return nil
+}
+
+// hasLogSwap reports whether a partition dir listing holds a
+// <base>.log.swap, i.e. a cleaner swap to complete at load.
+func hasLogSwap(entries []fs.DirEntry) bool {
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), logSuffix+swapSuffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // scanNextOffset reads a segment file's batches and returns one past the

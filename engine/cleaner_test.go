@@ -47,6 +47,9 @@ func keyedBatch(t testing.TB, c batch.Codec, ts int64, pid int64, recs []kv) []b
 			k = []byte(r.key)
 		}
 		rs[i] = batch.Record{OffsetDelta: int32(i), TimestampDelta: int64(i), Key: k, Value: r.value}
+		if k != nil {
+			rs[i].Headers = []batch.RecordHeader{{Key: "key-copy", Value: k}}
+		}
 	}
 	opts := batch.BuildOptions{Codec: c, BaseTimestamp: ts, ProducerID: batch.NoProducerID, ProducerEpoch: batch.NoProducerEpoch, BaseSequence: batch.NoSequence}
 	if pid >= 0 {
@@ -82,6 +85,9 @@ func readRecords(t testing.TB, l *Log) ([]kv, []batch.Header) {
 				t.Fatalf("offset %d after %d (batch [%d, %d])", off, last, h.BaseOffset, h.LastOffset())
 			}
 			last = off
+			if r.Key != nil && (len(r.Headers) != 1 || r.Headers[0].Key != "key-copy" || !bytes.Equal(r.Headers[0].Value, r.Key)) {
+				t.Fatalf("record %d lost its header: %+v", off, r.Headers)
+			}
 			var v []byte
 			if r.Value != nil {
 				v = bytes.Clone(r.Value)

@@ -381,13 +381,18 @@ func (m *Manager) loadLog(d *logDir, tp TopicPartition, clean bool, rps, lss, hw
 		return nil, st, err
 	}
 	l := m.newLog(d, tp, lc)
-	// Finish or discard an interrupted log cleaner swap first.
-	if err := completeSwaps(m.vfs, l.dir, m.logf); err != nil {
-		return nil, st, err
-	}
 	entries, err := m.vfs.ReadDir(l.dir)
 	if err != nil {
 		return nil, st, err
+	}
+	if hasLogSwap(entries) {
+		// Finish an interrupted log cleaner swap first.
+		if err := completeSwaps(m.vfs, l.dir, m.logf); err != nil {
+			return nil, st, err
+		}
+		if entries, err = m.vfs.ReadDir(l.dir); err != nil {
+			return nil, st, err
+		}
 	}
 	var segs []*segment
 	hasIndex := map[string]bool{}
