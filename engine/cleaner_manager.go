@@ -29,6 +29,10 @@ type cleanerManager struct {
 	// firstDirty is the checkpointed first dirty offset per partition.
 	firstDirty map[TopicPartition]int64
 	inProgress map[*Log]bool
+	// uncleanable holds logs whose cleaning failed with an error other
+	// than an abort (Kafka's uncleanable partitions): skipped until
+	// restart, so a corrupt batch is not retried every backoff.
+	uncleanable map[*Log]error
 	// hook, when set (tests), is called at every swap step.
 	hook func(step string) error
 	// sync is the cleaner used by CleanOnce; lastStats its last result.
@@ -40,11 +44,12 @@ type cleanerManager struct {
 
 func newCleanerManager(m *Manager) *cleanerManager {
 	cm := &cleanerManager{
-		m:          m,
-		cfg:        m.cfg.Cleaner,
-		throttle:   newThrottler(m.cfg.Cleaner.IOMaxBytesPerSecond),
-		firstDirty: map[TopicPartition]int64{},
-		inProgress: map[*Log]bool{},
+		m:           m,
+		cfg:         m.cfg.Cleaner,
+		throttle:    newThrottler(m.cfg.Cleaner.IOMaxBytesPerSecond),
+		firstDirty:  map[TopicPartition]int64{},
+		inProgress:  map[*Log]bool{},
+		uncleanable: map[*Log]error{},
 	}
 	for _, d := range m.dirs {
 		if !d.online() {
@@ -227,7 +232,7 @@ func (cm *cleanerManager) grab(nowMs int64) (logToClean, bool) {
 	var best logToClean
 	found := false
 	for _, l := range cm.m.Logs() {
-		if cm.inProgress[l] || l.Offline() || l.closed.Load() || !l.cfg.Load().compactEnabled() {
+		if cm.inProgress[l] || cm.uncleanable[l] != nil || l.Offline() || l.closed.Load() || !l.cfg.Load().compactEnabled() {
 			continue
 		}
 		cp, ok := cm.firstDirty[TopicPartition{l.topic, l.partition}]
@@ -263,6 +268,11 @@ func (cm *cleanerManager) cleanOnce(c *cleaner, now time.Time) (bool, error) {
 	cm.mu.Unlock()
 	st, err := c.cleanLog(l, t.firstDirty, t.firstUncleanable, nowMs)
 	if err != nil {
+		if !errors.Is(err, errCleanAborted) && !errors.Is(err, errCrashInjected) {
+			cm.mu.Lock()
+			cm.uncleanable[l] = err
+			cm.mu.Unlock()
+		}
 		return true, fmt.Errorf("cleaning %s-%d: %w", l.topic, l.partition, err)
 	}
 	cm.mu.Lock()

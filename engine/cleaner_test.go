@@ -706,3 +706,47 @@ func TestCompactedLogRejectsKeyless(t *testing.T) {
 	appendT(t, d, keyedBatch(t, batch.CodecNone, 1, -1, []kv{{key: "", value: []byte("nokey")}}))
 	appendT(t, l, keyedBatch(t, batch.CodecZstd, 1, -1, []kv{{key: "k", value: nil}}))
 }
+
+// TestCompactedLogRollsByMaxCompactionLag: Kafka's LogConfig.maxSegmentMs.
+func TestCompactedLogRollsByMaxCompactionLag(t *testing.T) {
+	cfg := DefaultConfig("x")
+	for _, c := range []struct {
+		tc   TopicConfig
+		want int64
+	}{
+		{TopicConfig{CleanupPolicy: "compact", MaxCompactionLag: Ptr[int64](1000)}, 1000},
+		{TopicConfig{CleanupPolicy: "compact,delete", MaxCompactionLag: Ptr[int64](1000), SegmentMs: Ptr[int64](500)}, 500},
+		{TopicConfig{CleanupPolicy: "delete", MaxCompactionLag: Ptr[int64](1000)}, cfg.RollMs},
+		{TopicConfig{CleanupPolicy: "compact"}, cfg.RollMs},
+	} {
+		lc, err := resolve(&cfg, c.tc)
+		if err != nil || lc.segmentMs != c.want {
+			t.Errorf("%+v: segment.ms %d %v, want %d", c.tc, lc.segmentMs, err, c.want)
+		}
+	}
+}
+
+// TestCleanerMarksCorruptLogUncleanable: a cleaning error other than an
+// abort parks the log instead of retrying it every backoff.
+func TestCleanerMarksCorruptLogUncleanable(t *testing.T) {
+	cfg := cleanerTestConfig(t.TempDir())
+	m := openT(t, cfg, Options{})
+	defer m.Close()
+	l, _ := m.CreateLog("c", 0, compactTopic(300))
+	for i := 0; i < 6; i++ {
+		appendT(t, l, keyedBatch(t, batch.CodecNone, int64(i), -1, []kv{{key: "k", value: bytes.Repeat([]byte("v"), 200)}}))
+	}
+	// Flip a byte inside the first segment's first batch on disk.
+	f, err := os.OpenFile(l.segments()[0].logPath, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{0xee}, 100)
+	f.Close()
+	if _, _, err := m.CleanOnce(time.Now()); !errors.Is(err, ErrCorruptLog) {
+		t.Fatalf("cleaning a corrupt log: %v", err)
+	}
+	if _, ok, err := m.CleanOnce(time.Now()); ok || err != nil {
+		t.Fatalf("corrupt log picked again: %v %v", ok, err)
+	}
+}

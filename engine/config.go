@@ -204,6 +204,13 @@ func resolve(c *Config, t TopicConfig) (logConfig, error) {
 		ms = c.FlushSchedulerIntervalMs
 	}
 	lc.flushMs = pick(t.FlushMs, ms)
+	// Kafka's LogConfig.maxSegmentMs: a compacted log rolls at least every
+	// max.compaction.lag.ms, so the cleaner can reach its records.
+	if lc.compactEnabled() {
+		if lag := lc.maxCompactionLagMs(); lag > 0 && lag < lc.segmentMs {
+			lc.segmentMs = lag
+		}
+	}
 	tt := t.TimestampType
 	if tt == "" {
 		tt = c.MessageTimestampType
