@@ -377,6 +377,7 @@ func (b *Broker) engineConfig() engine.Config {
 	ec.RetentionBytes = c.Long("log.retention.bytes")
 	ec.RetentionCheckIntervalMs = c.Long("log.retention.check.interval.ms")
 	ec.CleanupPolicy = strings.Join(c.List("log.cleanup.policy"), ",")
+	ec.Cleaner = engineCleanerConfig(c)
 	return ec
 }
 

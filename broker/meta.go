@@ -310,6 +310,9 @@ func engineTopicConfig(tc *config.TopicConfig) engine.TopicConfig {
 		DeleteRetentionM: i64("delete.retention.ms"),
 		MinCompactionLag: i64("min.compaction.lag.ms"),
 		FileDeleteDelay:  i64("file.delete.delay.ms"),
+		// Log cleaner (engine/cleaner_config.go).
+		MinCleanableRatio: engine.Ptr(tc.Double("min.cleanable.dirty.ratio")),
+		MaxCompactionLag:  i64("max.compaction.lag.ms"),
 	}
 }
 

@@ -92,6 +92,9 @@ type Config struct {
 	// limit). Each open segment costs up to 3 fds and 2 mappings; cold
 	// segments are closed and reopened on demand. Default 1024.
 	MaxOpenSegments int
+
+	// Cleaner configures the log cleaner (compaction); see cleaner_config.go.
+	Cleaner CleanerConfig
 }
 
 // DefaultConfig returns Kafka's defaults for dirs.
@@ -117,6 +120,7 @@ func DefaultConfig(dirs ...string) Config {
 		CleanupPolicy:                        "delete",
 		FileDeleteDelayMs:                    60000,
 		MaxOpenSegments:                      1024,
+		Cleaner:                              DefaultCleanerConfig(),
 	}
 }
 
@@ -179,6 +183,10 @@ type TopicConfig struct {
 	DeleteRetentionM *int64 // delete.retention.ms (later issue)
 	MinCompactionLag *int64 // min.compaction.lag.ms (later issue)
 	FileDeleteDelay  *int64 // file.delete.delay.ms
+	// MinCleanableRatio is min.cleanable.dirty.ratio, MaxCompactionLag is
+	// max.compaction.lag.ms (log cleaner, cleaner_config.go).
+	MinCleanableRatio *float64
+	MaxCompactionLag  *int64
 }
 
 // Ptr returns &v, for filling TopicConfig.
@@ -196,10 +204,11 @@ type logConfig struct {
 	indexMaxBytes      int32
 	logAppendTime      bool
 	fileDeleteDelayMs  int64
-	retentionMs        int64 // -1: forever
-	retentionBytes     int64 // < 0: unlimited
-	policyDelete       bool  // cleanup.policy contains delete
-	policyCompact      bool  // cleanup.policy contains compact
+	retentionMs        int64         // -1: forever
+	retentionBytes     int64         // < 0: unlimited
+	policyDelete       bool          // cleanup.policy contains delete
+	policyCompact      bool          // cleanup.policy contains compact
+	cleaner            CleanerConfig // broker-wide cleaner defaults
 	topic              TopicConfig
 }
 
@@ -222,6 +231,7 @@ func resolve(c *Config, t TopicConfig) (logConfig, error) {
 		fileDeleteDelayMs:  pick(t.FileDeleteDelay, c.FileDeleteDelayMs),
 		retentionMs:        pick(t.RetentionMs, c.RetentionMs),
 		retentionBytes:     pick(t.RetentionBytes, c.RetentionBytes),
+		cleaner:            c.Cleaner,
 		topic:              t,
 	}
 	var err error
@@ -238,6 +248,13 @@ func resolve(c *Config, t TopicConfig) (logConfig, error) {
 		ms = c.FlushSchedulerIntervalMs
 	}
 	lc.flushMs = pick(t.FlushMs, ms)
+	// Kafka's LogConfig.maxSegmentMs: a compacted log rolls at least every
+	// max.compaction.lag.ms, so the cleaner can reach its records.
+	if lc.compactEnabled() {
+		if lag := lc.maxCompactionLagMs(); lag > 0 && lag < lc.segmentMs {
+			lc.segmentMs = lag
+		}
+	}
 	tt := t.TimestampType
 	if tt == "" {
 		tt = c.MessageTimestampType

@@ -11,12 +11,15 @@
 //	  recovery-point-offset-checkpoint   per partition: every offset below is fdatasync'd
 //	  log-start-offset-checkpoint        partitions whose log start is past their first segment
 //	  replication-offset-checkpoint      per partition: high watermark
+//	  cleaner-offset-checkpoint          compacted partitions: first dirty offset (log cleaner)
 //	  <topic>-<partition>/
 //	    00000000000000000000.log         record batches
 //	    00000000000000000000.index       sparse offset index
 //	    00000000000000000000.timeindex   sparse time index
 //	    00000000000000012345.log ...     next segment: named by its base offset, 20 digits
 //	    *.deleted                        segments being deleted (unlinked after file.delete.delay.ms)
+//	    <base>.log.cleaned (.index, .timeindex)  log cleaner output being written
+//	    <base>.log.swap (.index, .timeindex)     cleaner output complete, not yet swapped in
 //	  <topic>-<partition>.<uuid>-delete/ a deleted partition awaiting removal
 //
 // Checkpoint files are Kafka's text format, written atomically (temp file,
@@ -153,11 +156,64 @@
 // time and size retention only after SetTopicConfig, so a compacted topic
 // is never judged by the broker-wide delete default first.
 //
+// # Log cleaner (compaction)
+//
+// Logs whose cleanup.policy contains "compact" are cleaned by
+// log.cleaner.threads workers (Kafka's LogCleaner). cleaner-offset-checkpoint
+// has the checkpoint format above; its offset is the partition's first
+// dirty offset: every segment below it has been cleaned at least once. A
+// cleaning maps the dirty section, [first dirty, first uncleanable) where
+// first uncleanable is the lowest of the active segment's base, the high
+// watermark and the first segment younger than min.compaction.lag.ms,
+// rounded down to a segment base, as key -> latest offset (64-bit xxhash
+// keys, 16 bytes per slot, at most 90% of log.cleaner.dedupe.buffer.size
+// split across threads; when it fills, only the part that fit is cleaned).
+// It then rewrites every sealed segment from the log start to the end of
+// the mapped section. A record survives if its offset is at least its
+// key's mapped offset; keyless records are dropped; a tombstone survives
+// until its batch's delete horizon. Offsets never change (gaps appear).
+// A batch whose records all survive is copied byte for byte; otherwise it
+// is rebuilt with the same codec, base offset, lastOffsetDelta, producer
+// id, epoch and base sequence, max timestamp, attributes and partition
+// leader epoch, and a new CRC. A batch left with no records is dropped,
+// except that an empty batch (header only, the original offset range, as
+// Kafka writes) is kept for the last batch of each idempotent producer and
+// for the last batch of each group whose own records all went, so that a
+// .swap always reaches into the last segment it replaces.
+//
+// Tombstones follow KIP-534 (Kafka 2.8+ for magic 2): the first cleaning
+// that keeps a tombstone rewrites its batch with attribute bit 6
+// (0x40, "delete horizon") set and baseTimestamp = cleaning time +
+// delete.retention.ms (record timestamp deltas are rebased, so record
+// timestamps are unchanged); a later cleaning at or past that time drops
+// the batch's tombstones. Kafka's pre-KIP-534 rule (segment last-modified
+// time) applies only to magic 0/1 batches, which Gregor never stores.
+//
+// Consecutive cleaned segments are grouped into one output segment while
+// their input sizes fit segment.bytes and their indexes segment.index.bytes
+// (Kafka's groupSegmentsBySize); the output is named by the group's first
+// base offset. The swap, per group, is Kafka's:
+//
+//  1. write <base>.log.cleaned, .index.cleaned, .timeindex.cleaned; fdatasync
+//  2. rename each to <base>.<ext>.swap; fsync the dir
+//  3. under Log.mu: replace the group in the segment list, rename each old
+//     segment's files to .deleted, rename each .swap to its final name
+//     (no dir fsync needed: any subset of these renames recovers, below);
+//     the .deleted files go after file.delete.delay.ms
+//
+// At load, *.cleaned and *.deleted files are deleted; a <base>.log.swap is
+// complete, so every segment whose base lies in [base, the swap's next
+// offset) is deleted and the swap renamed to <base>.log (index .swap files
+// are dropped and rebuilt). A crash at any step therefore yields the
+// pre-clean or the post-clean group. Readers take no lock: a Region of an
+// old segment keeps its (renamed, later unlinked) file open; a Read that
+// finds a replaced segment closed retries on the new list.
+//
 // # Seams for later issues
 //
-//   - Compaction: Log.Segments, logConfig.policyCompact (cleanup.policy
-//     contains compact), Log.mu for the segment swap; a retention pass may
-//     delete segments of a compact,delete log between two cleanings.
+//   - Compaction and retention share the segment list under Log.mu: a
+//     retention pass may delete segments of a compact,delete log between
+//     two cleanings, and the cleaner's swap re-checks the list it replaces.
 //   - Idempotent producers: the validated batch.Header (ProducerID,
 //     ProducerEpoch, BaseSequence) reaches Log.enqueue, and the appender
 //     assigns offsets in one ordered critical section, which is where

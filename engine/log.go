@@ -253,7 +253,7 @@ func (l *Log) active() *segment {
 // until Done closes): its offset fields are rewritten in place.
 func (l *Log) Append(ctx context.Context, b []byte, opts AppendOptions) (AppendResult, error) {
 	cfg := l.cfg.Load()
-	h, err := batch.ValidateProduce(b, cfg.maxMessageBytes)
+	h, err := validateAppend(b, cfg)
 	if err != nil {
 		return AppendResult{}, err
 	}
@@ -265,7 +265,7 @@ func (l *Log) Append(ctx context.Context, b []byte, opts AppendOptions) (AppendR
 // at once; anything later is reported by the Pending.
 func (l *Log) AppendAsync(b []byte, opts AppendOptions) (*Pending, error) {
 	cfg := l.cfg.Load()
-	h, err := batch.ValidateProduce(b, cfg.maxMessageBytes)
+	h, err := validateAppend(b, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -646,13 +646,25 @@ func (l *Log) Read(offset int64, maxBytes int, upper int64, minOneBatch bool) (R
 	if offset >= upper {
 		return Region{}, nil
 	}
-	if testHookRead != nil {
-		testHookRead(0)
+	// A segment replaced by the log cleaner meanwhile is closed; the
+	// cleaned one is already in the new list, so look again (bounded).
+	for attempt := 0; ; attempt++ {
+		if testHookRead != nil {
+			testHookRead(0)
+		}
+		sp := l.segs.Load()
+		if testHookRead != nil {
+			testHookRead(1)
+		}
+		r, err := l.readSegments(*sp, offset, maxBytes, upper, minOneBatch)
+		if err != nil && errors.Is(err, ErrClosed) && l.segs.Load() != sp && attempt < 8 {
+			continue
+		}
+		return r, err
 	}
-	segs := l.segments()
-	if testHookRead != nil {
-		testHookRead(1)
-	}
+}
+
+func (l *Log) readSegments(segs []*segment, offset int64, maxBytes int, upper int64, minOneBatch bool) (Region, error) {
 	i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
 	if i < 0 {
 		i = 0

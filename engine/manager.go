@@ -79,6 +79,8 @@ type Manager struct {
 	wg     sync.WaitGroup
 	closed atomic.Bool
 
+	cleaners *cleanerManager // the log cleaner (cleaner_manager.go)
+
 	// RecoveryStats of the last Open, for logs and benchmarks.
 	RecoveryStats RecoveryStats
 }
@@ -182,6 +184,8 @@ func Open(cfg Config, opts Options) (*Manager, error) {
 		return nil, fmt.Errorf("%w: %w", ErrNoOnlineDir, errors.Join(errs...))
 	}
 	m.startBackground()
+	m.cleaners = newCleanerManager(m)
+	m.cleaners.start()
 	return m, nil
 }
 
@@ -393,6 +397,15 @@ func (m *Manager) loadLog(d *logDir, tp TopicPartition, clean bool, rps, lss, hw
 	entries, err := m.vfs.ReadDir(l.dir)
 	if err != nil {
 		return nil, st, err
+	}
+	if hasLogSwap(entries) {
+		// Finish an interrupted log cleaner swap first.
+		if err := completeSwaps(m.vfs, l.dir, m.logf); err != nil {
+			return nil, st, err
+		}
+		if entries, err = m.vfs.ReadDir(l.dir); err != nil {
+			return nil, st, err
+		}
 	}
 	var segs []*segment
 	hasIndex := map[string]bool{}

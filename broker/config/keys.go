@@ -426,6 +426,8 @@ var brokerKeys = []Key{
 		Doc: "The oldest a message may get before it is eligible for compaction regardless of the dirty ratio."},
 	{Name: "log.cleaner.delete.retention.ms", Type: TypeDurationMs, Default: "86400000", Validate: atLeast(0), Dynamic: true,
 		Doc: "How long delete tombstones are kept on compacted topics."},
+	{Name: "log.cleaner.backoff.ms", Type: TypeDurationMs, Default: "15000", Validate: atLeast(0), Dynamic: true,
+		Doc: "How long an idle log cleaner thread sleeps before looking for work again."},
 	{Name: "log.segment.delete.delay.ms", Type: TypeDurationMs, Default: "60000", Validate: atLeast(0), Dynamic: true,
 		Doc: "Delay before a deleted segment file is removed from disk (topic override: file.delete.delay.ms)."},
 	{Name: "file.delete.delay.ms", Type: TypeDurationMs, NoDefault: true, Validate: atLeast(0), Dynamic: true,

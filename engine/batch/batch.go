@@ -171,6 +171,16 @@ func (h Header) IsControl() bool { return h.Attributes&attrControl != 0 }
 // LogAppendTime reports whether the timestamp type is LogAppendTime.
 func (h Header) LogAppendTime() bool { return h.Attributes&attrLogAppendTime != 0 }
 
+// DeleteHorizonMs returns the batch's delete horizon (KIP-534): when
+// attribute bit 6 is set, the log cleaner stored in BaseTimestamp the time
+// after which the batch's tombstones may be removed.
+func (h Header) DeleteHorizonMs() (int64, bool) {
+	if h.Attributes&attrDeleteHorizon == 0 {
+		return 0, false
+	}
+	return h.BaseTimestamp, true
+}
+
 // HasProducerID reports whether the batch carries an idempotent producer id.
 func (h Header) HasProducerID() bool { return h.ProducerID >= 0 }
 
@@ -288,7 +298,7 @@ func SetLogAppendTime(b []byte, maxTimestamp int64) {
 // interface call per record; compressed ones are decompressed into a pooled
 // buffer first.
 func Validate(b []byte, maxBatchBytes int) (Header, error) {
-	return validate(b, maxBatchBytes, DecompressLimit(maxBatchBytes))
+	return validate(b, maxBatchBytes, DecompressLimit(maxBatchBytes), false)
 }
 
 // DecompressLimit is the cap on a batch's decompressed records that Validate
@@ -302,7 +312,7 @@ func DecompressLimit(maxBatchBytes int) int {
 	return min(max(32*maxBatchBytes, lo), hi)
 }
 
-func validate(b []byte, maxBatchBytes, maxDecompressed int) (Header, error) {
+func validate(b []byte, maxBatchBytes, maxDecompressed int, requireKeys bool) (Header, error) {
 	h, n, err := Next(b)
 	if err != nil {
 		return h, err
@@ -333,7 +343,7 @@ func validate(b []byte, maxBatchBytes, maxDecompressed int) (Header, error) {
 	}
 	codec := h.Codec()
 	if codec == CodecNone {
-		return h, walkRecords(b[HeaderSize:], h.NumRecords)
+		return h, walkRecords(b[HeaderSize:], h.NumRecords, requireKeys)
 	}
 	if codec > CodecZstd {
 		return h, fmt.Errorf("%w: codec id %d", ErrUnsupportedCodec, int8(codec))
@@ -345,7 +355,7 @@ func validate(b []byte, maxBatchBytes, maxDecompressed int) (Header, error) {
 	if err != nil {
 		return h, err
 	}
-	return h, walkRecords(out, h.NumRecords)
+	return h, walkRecords(out, h.NumRecords, requireKeys)
 }
 
 // ValidateProduce checks the records of one partition of a Produce v3+
@@ -363,6 +373,14 @@ func validate(b []byte, maxBatchBytes, maxDecompressed int) (Header, error) {
 // append the payload as is. A batch marked LogAppendTime by the producer
 // is ErrInvalidTimestamp (LogValidator.validateTimestamp).
 func ValidateProduce(records []byte, maxBatchBytes int) (Header, error) {
+	return ValidateProduceKeyed(records, maxBatchBytes, false)
+}
+
+// ValidateProduceKeyed is ValidateProduce that, with requireKeys (a
+// compacted topic), also rejects any record without a key with
+// ErrInvalidRecord, in the same pass over the records (Kafka's
+// LogValidator: "Compacted topic cannot accept message without key").
+func ValidateProduceKeyed(records []byte, maxBatchBytes int, requireKeys bool) (Header, error) {
 	if len(records) == 0 {
 		return Header{}, fmt.Errorf("%w: produce v3+ needs exactly one record batch, got none", ErrInvalidRecord)
 	}
@@ -384,7 +402,7 @@ func ValidateProduce(records []byte, maxBatchBytes int) (Header, error) {
 	if off := int64(binary.BigEndian.Uint64(records)); off != 0 {
 		return Header{}, fmt.Errorf("%w: client batch has baseOffset %d, must be 0", ErrInvalidRecord, off)
 	}
-	h, err := Validate(records, maxBatchBytes)
+	h, err := validate(records, maxBatchBytes, DecompressLimit(maxBatchBytes), requireKeys)
 	if err == nil && h.LogAppendTime() {
 		return h, fmt.Errorf("%w: producers must not set the LogAppendTime timestamp type", ErrInvalidTimestamp)
 	}

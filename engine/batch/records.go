@@ -77,7 +77,8 @@ func skipBytes(b []byte, pos *int, nullable bool) (start, n int, ok bool) {
 
 // walkRecords checks the framing of exactly count records filling b. It is
 // the validation hot path: no allocations and no interface calls.
-func walkRecords(b []byte, count int32) error {
+// With requireKeys a record with a null key is ErrInvalidRecord.
+func walkRecords(b []byte, count int32, requireKeys bool) error {
 	pos := 0
 	for i := int32(0); i < count; i++ {
 		end, err := recordBounds(b, &pos, i)
@@ -85,8 +86,12 @@ func walkRecords(b []byte, count int32) error {
 			return err
 		}
 		p := pos
-		if _, _, _, _, _, _, ok := recordFields(b[:end], &p); !ok || p != end {
+		_, _, _, key, _, _, ok := recordFields(b[:end], &p)
+		if !ok || p != end {
 			return fmt.Errorf("%w: record %d: malformed fields", ErrInvalidRecord, i)
+		}
+		if requireKeys && key[1] < 0 {
+			return fmt.Errorf("%w: compacted topic cannot accept a record without a key (record %d)", ErrInvalidRecord, i)
 		}
 		pos = end
 	}
@@ -155,6 +160,14 @@ func slice(b []byte, r [2]int) []byte {
 // at most maxDecompressed bytes of output. It checks lengths, magic and
 // record framing but not the CRC (use Validate or CheckCRC for that).
 func Records(b []byte, maxDecompressed int) ([]Record, error) {
+	return AppendRecords(nil, nil, b, maxDecompressed)
+}
+
+// AppendRecords is Records appending to dst and decompressing into
+// *scratch (grown as needed; nil for a fresh buffer), so a caller decoding
+// many batches (the log cleaner) reuses both. The records alias b or
+// *scratch.
+func AppendRecords(dst []Record, scratch *[]byte, b []byte, maxDecompressed int) ([]Record, error) {
 	h, n, err := Next(b)
 	if err != nil {
 		return nil, err
@@ -167,8 +180,15 @@ func Records(b []byte, maxDecompressed int) ([]Record, error) {
 	}
 	data := b[HeaderSize:]
 	if c := h.Codec(); c != CodecNone {
-		if data, err = Decompress(c, data, maxDecompressed); err != nil {
+		var buf []byte
+		if scratch != nil {
+			buf = (*scratch)[:0]
+		}
+		if data, err = decompressAppend(c, buf, data, maxDecompressed); err != nil {
 			return nil, err
+		}
+		if scratch != nil {
+			*scratch = data
 		}
 	}
 	// Every record takes at least 7 bytes, so a count beyond that is a lie;
@@ -176,7 +196,10 @@ func Records(b []byte, maxDecompressed int) ([]Record, error) {
 	if int64(h.NumRecords) > int64(len(data)/7) {
 		return nil, fmt.Errorf("%w: %d records declared in %d bytes", ErrInvalidRecord, h.NumRecords, len(data))
 	}
-	recs := make([]Record, 0, h.NumRecords)
+	recs := dst[:0]
+	if cap(recs) < int(h.NumRecords) {
+		recs = make([]Record, 0, h.NumRecords)
+	}
 	pos := 0
 	for i := int32(0); i < h.NumRecords; i++ {
 		end, err := recordBounds(data, &pos, i)
@@ -227,6 +250,9 @@ type BuildOptions struct {
 	// is written instead: the log cleaner keeps a batch's offset range
 	// when it drops records.
 	LastOffsetDelta int32
+	// DeleteHorizon sets attribute bit 6 (KIP-534): BaseTimestamp is then
+	// the time after which the log cleaner may drop the batch's tombstones.
+	DeleteHorizon bool
 }
 
 func appendVarint(b []byte, v int64) []byte {
@@ -327,6 +353,9 @@ func Build(opts BuildOptions, recs []Record) ([]byte, error) {
 	}
 	if opts.Control {
 		attrs |= attrControl
+	}
+	if opts.DeleteHorizon {
+		attrs |= attrDeleteHorizon
 	}
 	out := make([]byte, HeaderSize, HeaderSize+len(body)+64)
 	if opts.Codec != CodecNone {
