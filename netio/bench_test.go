@@ -91,7 +91,8 @@ func BenchmarkFileRegionCopy(b *testing.B)     { benchFileRegion(b, false) }
 
 // benchLargeRequest sends frames of size bytes (a 15 MB produce, as `bench
 // produce --size 15MB` does) over loopback to a handler that answers with
-// the header alone, and reports MB/s of requests read and framed.
+// the header alone, and reports MB/s of requests read and framed, and process CPU-seconds
+// per GB (client and server together).
 func benchLargeRequest(b *testing.B, size int) {
 	h := HandlerFunc(func(_ context.Context, r *Request) Reply {
 		if len(r.Frame) != size {
@@ -116,6 +117,7 @@ func benchLargeRequest(b *testing.B, size int) {
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuSeconds()
 	for b.Loop() {
 		if _, err := c.Write(req); err != nil {
 			b.Fatal(err)
@@ -124,6 +126,7 @@ func benchLargeRequest(b *testing.B, size int) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric((cpuSeconds()-cpu0)/(float64(b.N)*float64(size)/1e9), "cpu-s/GB")
 }
 
 func BenchmarkLargeRequest15MB(b *testing.B) { benchLargeRequest(b, 15<<20) }
