@@ -73,9 +73,9 @@ func FuzzHandle(f *testing.F) {
 			// KNOWN WEAKNESS (fuzz/README.md): kmsg v1.15.0 loops over a
 			// tag section's count without stopping when the bytes run
 			// out, so a 5-byte uvarint count costs up to 2^32 iterations
-			// (about 9 s of CPU). Such bodies are skipped here; every
+			// (about 140 s of CPU). Such bodies are skipped here; every
 			// other flexible body is fuzzed (a count below 2^21 costs
-			// milliseconds at most), and so is every seed.
+			// 70 ms at most), and so is every seed.
 			t.Skip("flexible body with a uvarint of 2^21 or more: kmsg tag-count loop")
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
