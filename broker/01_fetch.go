@@ -12,13 +12,15 @@ package broker
 //	  n_topics int32 { topic string(int16 len)
 //	    n_partitions int32 { partition int32 | error_code int16 | high_watermark int64
 //	      | last_stable_offset int64 | [v5+ log_start_offset int64]
-//	      | aborted_transactions int32 count, -1 = null | [v11+ preferred_read_replica int32]
+//	      | aborted_transactions int32 count, -1 = null { producer_id int64 | first_offset int64 }
+//	      | [v11+ preferred_read_replica int32]
 //	      | records_size int32 | <region> } }
 //	v12+ (flexible; the response header carries one 0x00 tag byte):
 //	  throttle int32 | error_code int16 | session_id int32
 //	  uvarint n_topics+1 { uvarint len+1 topic (v12) | topic_id [16]byte (v13+)
 //	    uvarint n_partitions+1 { partition int32 | error_code int16 | hw int64 | lso int64
-//	      | log_start int64 | uvarint n_aborted+1 (0 = null) | preferred_read_replica int32
+//	      | log_start int64 | uvarint n_aborted+1 (0 = null) { producer_id int64 | first_offset int64
+//	      | 0x00 tags } | preferred_read_replica int32
 //	      | uvarint size+1 | <region> | 0x00 partition tags } | 0x00 topic tags } | 0x00 tags
 //
 // Semantics (§7.5): limitBytes = min(max_bytes, fetch.max.bytes); each
@@ -51,13 +53,25 @@ import (
 
 func init() { register(kmsg.Fetch, 4, 16, handleFetch) }
 
+// fetchPartition is one partition of a Fetch response, everything the
+// encoder writes for it.
 type fetchPartition struct {
 	partition int32
 	code      int16
 	hw, lso   int64
 	logStart  int64
-	region    engine.Region
-	log       *engine.Log // nil on error
+	// aborted is aborted_transactions: nil is sent as null (Kafka's answer
+	// to read_uncommitted), empty as an empty array (read_committed with
+	// no aborted transaction in range).
+	aborted          []abortedTxn
+	preferredReplica int32 // v11+; -1: read from the leader
+	region           engine.Region
+	log              *engine.Log // nil on error
+}
+
+type abortedTxn struct {
+	producerID  int64
+	firstOffset int64
 }
 
 type fetchTopic struct {
@@ -84,11 +98,11 @@ func (fr *fetchResult) release() {
 func handleFetch(b *Broker, ctx context.Context, r *netio.Request, req kmsg.Request) netio.Reply {
 	q := req.(*kmsg.FetchRequest)
 	if q.SessionID != 0 {
-		return netio.Respond(encodeFetch(r, q, &fetchResult{}, kerr.FetchSessionIDNotFound.Code))
+		return netio.Respond(encodeFetch(r, &fetchResult{}, kerr.FetchSessionIDNotFound.Code))
 	}
 	res := b.readFetch(q)
 	if q.MaxWaitMillis <= 0 || res.bytes >= int64(q.MinBytes) || res.errs || len(q.Topics) == 0 {
-		return netio.Respond(encodeFetch(r, q, res, 0))
+		return netio.Respond(encodeFetch(r, res, 0))
 	}
 	res.release()
 	reply, p := netio.Defer()
@@ -96,7 +110,7 @@ func handleFetch(b *Broker, ctx context.Context, r *netio.Request, req kmsg.Requ
 	go func() {
 		defer b.inflight.Done()
 		res := b.longPoll(ctx, q, res)
-		p.Respond(encodeFetch(r, q, res, 0))
+		p.Respond(encodeFetch(r, res, 0))
 	}()
 	return reply
 }
@@ -158,6 +172,12 @@ func (b *Broker) readFetch(q *kmsg.FetchRequest) *fetchResult {
 			fp := &ft.parts[j]
 			fp.partition = qp.Partition
 			fp.hw, fp.lso, fp.logStart = -1, -1, -1
+			fp.preferredReplica = -1
+			if q.IsolationLevel == 1 {
+				// No transactions yet, so none aborted; read_uncommitted
+				// gets null, as Kafka sends.
+				fp.aborted = []abortedTxn{}
+			}
 			l, _, err := b.partitionLog(tm, qp.Partition)
 			if tm == nil {
 				err = unknownErr
@@ -189,9 +209,10 @@ func (b *Broker) readFetch(q *kmsg.FetchRequest) *fetchResult {
 	return res
 }
 
-// encodeFetch writes the response for q's version; the regions of res are
-// handed over to netio, which releases them once sent.
-func encodeFetch(r *netio.Request, q *kmsg.FetchRequest, res *fetchResult, topErr int16) *netio.Response {
+// encodeFetch writes the response for r's version; the regions of res are
+// handed over to netio, which releases them once sent. FuzzFetchResponse
+// checks it against kmsg for every advertised version.
+func encodeFetch(r *netio.Request, res *fetchResult, topErr int16) *netio.Response {
 	v := r.APIVersion
 	flex := v >= 12
 	resp := new(netio.Response)
@@ -230,20 +251,23 @@ func encodeFetch(r *netio.Request, q *kmsg.FetchRequest, res *fetchResult, topEr
 			if v >= 5 {
 				buf = be.AppendUint64(buf, uint64(p.logStart))
 			}
-			// aborted_transactions: none; null for read_uncommitted as
-			// Kafka sends, empty for read_committed.
 			switch {
-			case flex && q.IsolationLevel == 1:
-				buf = append(buf, 1)
-			case flex:
+			case p.aborted == nil && flex:
 				buf = append(buf, 0)
-			case q.IsolationLevel == 1:
-				buf = be.AppendUint32(buf, 0)
-			default:
+			case p.aborted == nil:
 				buf = be.AppendUint32(buf, 0xffffffff)
+			default:
+				arrayLen(len(p.aborted))
+			}
+			for _, a := range p.aborted {
+				buf = be.AppendUint64(buf, uint64(a.producerID))
+				buf = be.AppendUint64(buf, uint64(a.firstOffset))
+				if flex {
+					buf = append(buf, 0) // aborted transaction tags
+				}
 			}
 			if v >= 11 {
-				buf = be.AppendUint32(buf, 0xffffffff) // preferred_read_replica -1
+				buf = be.AppendUint32(buf, uint32(p.preferredReplica))
 			}
 			n := p.region.Len
 			if flex {
