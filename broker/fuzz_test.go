@@ -16,7 +16,7 @@ import (
 // FuzzHandle feeds arbitrary request bodies, for every advertised key and
 // version and a few unadvertised ones, to a live broker's Handle: nothing
 // may panic. Seeds: kmsg's zero request for every advertised key and
-// version, and the frames kcat and franz-go sent (fuzz/testdata/kafka-requests).
+// version, and the frames kcat, franz-go and sarama sent (fuzz/testdata/kafka-requests).
 func FuzzHandle(f *testing.F) {
 	add := func(key, version int16, body []byte) { f.Add(key, version, body) }
 	b := startBroker(f, nil)
@@ -39,7 +39,7 @@ func FuzzHandle(f *testing.F) {
 	add(int16(3), int16(12), mr.AppendTo(nil))
 	add(int16(0), int16(9), []byte{0, 0, 0xff, 0xff, 0, 0, 0x13, 0x88, 2, 3, 'f', 'z', 2, 0, 0, 0, 0, 0, 0, 0})
 	add(int16(99), int16(0), []byte{})
-	// Real traffic: the request frames kcat and franz-go sent
+	// Real traffic: the request frames kcat, franz-go and sarama sent
 	// (fuzz/testdata/kafka-requests, recorded by TestCaptureKafkaRequests).
 	frames, err := filepath.Glob(filepath.Join("..", "fuzz", "testdata", "kafka-requests", "*", "*.bin"))
 	if err != nil || len(frames) == 0 {

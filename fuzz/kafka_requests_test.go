@@ -17,9 +17,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -29,7 +31,7 @@ import (
 	"github.com/gregorlog/gregor/internal/testutil"
 )
 
-var capture = flag.Bool("capture", false, "re-record testdata/kafka-requests from kcat and franz-go sessions against the broker")
+var capture = flag.Bool("capture", false, "re-record testdata/kafka-requests from kcat, franz-go and sarama sessions against the broker")
 
 // requestsDir holds the captured Kafka request frames:
 // <client>/<apikey>-<version>-<n>.bin, each one whole frame as sent on the
@@ -90,21 +92,18 @@ func TestKafkaRequestCorpus(t *testing.T) {
 	}
 	// Every client's session covers the handshake, metadata, produce,
 	// fetch and offsets.
-	for _, c := range []string{"kcat", "franz-go"} {
-		for _, k := range []int16{0, 1, 2, 3, 18} {
-			if !keys[c][k] {
-				t.Errorf("%s: no %s request captured", c, kmsg.NameForKey(k))
+	// Every client's session also covers a consumer group: FindCoordinator,
+	// JoinGroup, SyncGroup, Heartbeat, OffsetCommit, OffsetFetch and
+	// LeaveGroup.
+	for _, c := range []string{"kcat", "franz-go", "sarama"} {
+		for _, k := range []kmsg.Key{kmsg.Produce, kmsg.Fetch, kmsg.ListOffsets, kmsg.Metadata, kmsg.ApiVersions,
+			kmsg.FindCoordinator, kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat, kmsg.OffsetCommit, kmsg.OffsetFetch, kmsg.LeaveGroup} {
+			if !keys[c][int16(k)] {
+				t.Errorf("%s: no %s request captured", c, kmsg.NameForKey(int16(k)))
 			}
 		}
 		// Seeds for compressed payloads: none, gzip, snappy, lz4, zstd.
-		// librdkafka 2.0.2 enables lz4 only when the broker advertises
-		// FindCoordinator v0 ("Feature LZ4: FindCoordinator (0..0) NOT
-		// supported by broker"), which Gregor does not yet, so kcat's
-		// lz4 session goes out uncompressed.
 		want := []int16{0, 1, 2, 3, 4}
-		if c == "kcat" {
-			want = []int16{0, 1, 2, 4}
-		}
 		for _, codec := range want {
 			if !codecs[c][codec] {
 				t.Errorf("%s: no Produce with compression codec %d captured", c, codec)
@@ -388,6 +387,7 @@ func TestCaptureKafkaRequests(t *testing.T) {
 	}
 	t.Run("kcat", captureKcat)
 	t.Run("franz-go", captureFranz)
+	t.Run("sarama", captureSarama)
 }
 
 func captureKcat(t *testing.T) {
@@ -413,6 +413,8 @@ func captureKcat(t *testing.T) {
 	run("", "-C", "-t", "cap-kcat", "-o", "beginning", "-e", "-q")
 	run("", "-C", "-t", "cap-kcat", "-o", "-2", "-e", "-q")
 	run("", "-Q", "-t", "cap-kcat:0:-1")
+	// A balanced consumer (-G): the group protocol, commits and leave.
+	run("", "-G", "cap-kcat-group", "-e", "-q", "-X", "auto.offset.reset=earliest", "-X", "auto.commit.interval.ms=100", "cap-kcat")
 	writeFrames(t, "kcat", rec.take())
 }
 
@@ -462,6 +464,34 @@ func captureFranz(t *testing.T) {
 	if got < 3*len(codecs) {
 		t.Fatalf("consumed %d records", got)
 	}
+	// A group member (cooperative-sticky, franz-go's default): join, sync,
+	// heartbeat, commit, fetch offsets, leave.
+	grp, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("cap-franz"), kgo.ConsumerGroup("cap-franz-group"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.HeartbeatInterval(100*time.Millisecond), kgo.DisableAutoCommit())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for got = 0; got < 3*len(codecs) && ctx.Err() == nil; {
+		fs := grp.PollFetches(ctx)
+		if err := fs.Err0(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatal(err)
+		}
+		got += fs.NumRecords()
+	}
+	time.Sleep(300 * time.Millisecond) // a few heartbeats on the wire
+	if err := grp.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatal(err)
+	}
+	grp.Close()
+	if _, err := adm.FetchOffsets(ctx, "cap-franz-group"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.DescribeGroups(ctx, "cap-franz-group"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.ListGroups(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := adm.ListEndOffsets(ctx, "cap-franz"); err != nil {
 		t.Fatal(err)
 	}
@@ -475,4 +505,93 @@ func captureFranz(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFrames(t, "franz-go", rec.take())
+}
+
+func captureSarama(t *testing.T) {
+	rec := captureBroker(t)
+	addr := []string{rec.ln.Addr().String()}
+	cfg := sarama.NewConfig()
+	cfg.Version = sarama.V2_8_0_0
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Consumer.Group.Heartbeat.Interval = 100 * time.Millisecond
+	cfg.Consumer.Offsets.AutoCommit.Interval = 100 * time.Millisecond
+	adm, err := sarama.NewClusterAdmin(addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	if err := adm.CreateTopic("cap-sarama", &sarama.TopicDetail{NumPartitions: 2, ReplicationFactor: 1}, false); err != nil {
+		t.Fatal(err)
+	}
+	codecs := []sarama.CompressionCodec{sarama.CompressionNone, sarama.CompressionGZIP, sarama.CompressionSnappy, sarama.CompressionLZ4, sarama.CompressionZSTD}
+	for i, codec := range codecs {
+		pc := *cfg
+		pc.Producer.Compression = codec
+		// One partition, so each codec is one Produce request (the corpus
+		// keeps at most maxPerVersion per key and version).
+		pc.Producer.Partitioner = sarama.NewManualPartitioner
+		pc.Producer.Flush.Messages, pc.Producer.Flush.Frequency = 3, 50*time.Millisecond
+		prod, err := sarama.NewSyncProducer(addr, &pc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []*sarama.ProducerMessage
+		for j := range 3 {
+			msgs = append(msgs, &sarama.ProducerMessage{Topic: "cap-sarama", Key: sarama.StringEncoder(fmt.Sprintf("k%d", j)),
+				Value: sarama.ByteEncoder(bytes.Repeat([]byte{'a' + byte(i)}, 40)), Headers: []sarama.RecordHeader{{Key: []byte("h"), Value: []byte("v")}}})
+		}
+		err = prod.SendMessages(msgs)
+		prod.Close()
+		if err != nil {
+			t.Fatalf("produce with %v: %v", codec, err)
+		}
+	}
+	group, err := sarama.NewConsumerGroup(addr, "cap-sarama-group", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := &saramaCapture{want: 3 * len(codecs), done: cancel}
+	if err := group.Consume(ctx, []string{"cap-sarama"}, h); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if err := group.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if h.got.Load() < int64(h.want) {
+		t.Fatalf("consumed %d of %d records", h.got.Load(), h.want)
+	}
+	if _, err := adm.ListConsumerGroupOffsets("cap-sarama-group", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.DescribeConsumerGroups([]string{"cap-sarama-group"}); err != nil {
+		t.Fatal(err)
+	}
+	writeFrames(t, "sarama", rec.take())
+}
+
+// saramaCapture consumes until want records arrived, marking each for the
+// auto-commit, lets a few heartbeats and commits go out, then ends the
+// session.
+type saramaCapture struct {
+	want int
+	got  atomic.Int64
+	done func()
+}
+
+func (*saramaCapture) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (*saramaCapture) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (h *saramaCapture) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
+	for m := range c.Messages() {
+		s.MarkMessage(m, "")
+		if h.got.Add(1) == int64(h.want) {
+			s.Commit()
+			time.AfterFunc(300*time.Millisecond, h.done)
+		}
+	}
+	return nil
 }
