@@ -414,7 +414,7 @@ func TestCleanerCrashAtEverySwapStep(t *testing.T) {
 			if !equalKVs(got, pre) && !equalKVs(got, post) {
 				t.Fatalf("crash after %s (step %d): %d records, pre-clean %d, post-clean %d", at, crashAt, len(got), len(pre), len(post))
 			}
-			for _, e := range mustReadDir(t, l2.Dir()) {
+			for _, e := range segFiles(t, l2.Dir()) {
 				if strings.HasSuffix(e, swapSuffix) || strings.HasSuffix(e, cleanedSuffix) {
 					t.Fatalf("leftover %s after recovery", e)
 				}
@@ -441,18 +441,6 @@ func equalKVs(a, b []kv) bool {
 		}
 	}
 	return true
-}
-
-func mustReadDir(t testing.TB, dir string) []string {
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range es {
-		out = append(out, e.Name())
-	}
-	return out
 }
 
 // TestCleanerConcurrentReads reads the whole log over and over while the

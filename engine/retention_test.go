@@ -356,7 +356,7 @@ func TestCleanupPolicyValidation(t *testing.T) {
 }
 
 // segFiles lists the partition dir's files, sorted.
-func segFiles(t *testing.T, dir string) []string {
+func segFiles(t testing.TB, dir string) []string {
 	t.Helper()
 	es, err := os.ReadDir(dir)
 	if err != nil {
