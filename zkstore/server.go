@@ -391,6 +391,7 @@ func (s *Server) commitLoop() {
 				}
 			}
 			if len(batch) < min(active, 1000) {
+				w0 := nanotime()
 				linger.Reset(s.lingerTime())
 			wait:
 				for len(batch) < min(active, 1000) {
@@ -409,6 +410,7 @@ func (s *Server) commitLoop() {
 					default:
 					}
 				}
+				s.stats.lingerNanos.Add(nanotime() - w0)
 			}
 			prev, cur = cur, prev
 			clear(cur)
@@ -417,6 +419,7 @@ func (s *Server) commitLoop() {
 			}
 		}
 		evs = evs[:0]
+		a0 := nanotime()
 		now := s.nowMs()
 		s.mu.Lock()
 		for _, r := range batch {
@@ -450,8 +453,11 @@ func (s *Server) commitLoop() {
 		s.mu.Unlock()
 
 		start := nanotime()
+		s.stats.applyNanos.Add(start - a0)
 		err := s.txnlog.Commit()
 		s.stats.observeFsync(nanotime() - start)
+		s.stats.commitNanos.Add(nanotime() - start)
+		s.stats.batches.Add(1)
 		var snap *snapState
 		if err == nil {
 			s.sinceSnap += len(batch)
