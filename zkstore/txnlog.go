@@ -154,6 +154,26 @@ func (l *TxnLog) Append(zxid int64, payload []byte) error {
 	return nil
 }
 
+// AppendRecords buffers n records already encoded by appendRecord, the
+// first of which has zxid first (naming a new file when none is open).
+func (l *TxnLog) AppendRecords(first int64, recs []byte, n int) error {
+	if l.err != nil {
+		return l.err
+	}
+	if n == 0 {
+		return nil
+	}
+	if l.f == nil {
+		if err := l.open(first); err != nil {
+			l.err = fmt.Errorf("%w: %w", ErrFsyncFailed, err)
+			return l.err
+		}
+	}
+	l.buf = append(l.buf, recs...)
+	l.pending += n
+	return nil
+}
+
 func (l *TxnLog) open(zxid int64) error {
 	name := filepath.Join(l.dir, "log."+strconv.FormatInt(zxid, 16))
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)

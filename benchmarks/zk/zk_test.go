@@ -230,6 +230,8 @@ func run(b *testing.B, addr, name, op string, clients int) {
 type commits struct {
 	fsyncs, writes int64
 	fsyncMs        float64
+	lingerMs       float64 // zkstore only
+	applyMs        float64 // zkstore only
 	ok             bool
 }
 
@@ -238,7 +240,8 @@ type commits struct {
 func commitCounters(addr, name string) commits {
 	if name == "zkstore" {
 		st := zksSrv.CommitStats()
-		return commits{st.Batches, st.Writes, float64(st.FsyncNanos) / 1e6, true}
+		return commits{st.Batches, st.Writes, float64(st.FsyncNanos) / 1e6,
+			float64(st.WaitNanos) / 1e6, float64(st.ApplyNanos) / 1e6, true}
 	}
 	var c commits
 	for _, line := range strings.Split(fourLetter(addr, "mntr"), "\n") {
@@ -290,4 +293,8 @@ func reportCommits(b *testing.B, before, after commits) {
 	}
 	b.ReportMetric(float64(after.writes-before.writes)/float64(n), "writes/fsync")
 	b.ReportMetric((after.fsyncMs-before.fsyncMs)*1000/float64(n), "fsync-µs")
+	if after.lingerMs > 0 {
+		b.ReportMetric((after.lingerMs-before.lingerMs)*1000/float64(n), "linger-µs/fsync")
+		b.ReportMetric((after.applyMs-before.applyMs)*1000/float64(n), "apply-µs/fsync")
+	}
 }
