@@ -16,10 +16,12 @@
 // Per connection (conn.go) a reader decodes requests into a FIFO; writes go
 // to the single committer (server.go commitLoop), which for a whole batch of
 // writes from all connections prepares and applies each under the tree lock
-// (matching watches at that moment), appends them to the txn log, releases
-// the lock and fdatasyncs once for the batch (group commit); only then does
-// it queue the triggered watch events on the watching connections, advance
-// the durable zxid and complete the requests. Reads run while the fsync is
+// (matching watches at that moment) and encodes their log records; the
+// syncer (syncLoop) writes and fdatasyncs each batch once (group commit)
+// while the committer already applies the next one (pipelining); only after
+// a batch's fsync does the syncer queue its watch events on the watching
+// connections, advance the durable zxid and complete the requests, batch
+// after batch in zxid order. Reads run while the fsync is
 // in progress, but a read's reply (and the zxid it carries) is held until
 // the durable zxid covers what the read saw, so no client ever sees a change
 // or a zxid that is not on disk, and the events of those changes are queued

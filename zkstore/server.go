@@ -78,6 +78,8 @@ type Server struct {
 	durableCh chan struct{}
 	// Committer-only state.
 	sinceSnap   int
+	lingerStart int64
+	synced      atomic.Int64 // batches the syncer has finished
 	snapRunning atomic.Bool
 	snapWG      sync.WaitGroup
 	lastSnap    atomic.Int64 // zxid of the last snapshot
@@ -336,90 +338,159 @@ func (s *Server) submit(r *writeReq) bool {
 	}
 }
 
-// commitLoop is the single writer. For every batch of queued writes (from
-// all connections) it prepares and applies each under the tree lock and
-// matches the changes against the watches, appends them to the log, then
-// releases the lock and writes and fdatasyncs the batch once (group
-// commit). Only after the fsync does it queue the watch events, advance
-// the durable zxid and complete the requests. Reads run concurrently with
-// the fsync but their replies wait for the durable zxid to cover what they
-// saw (see waitDurable), so no client ever sees a change, or a zxid, that
-// is not on disk.
+// commitBatch is a group of applied writes on its way to the disk: the
+// committer fills it, the syncer writes and fdatasyncs it as one commit.
+type commitBatch struct {
+	reqs  []*writeReq
+	recs  []byte // encoded log records of reqs, in zxid order
+	first int64  // zxid of reqs[0]
+	last  int64  // zxid of the last req
+	fired []Fired
+	// snap, when set, was captured at last: the log rolls after this
+	// batch and the snapshot is written once the batch is durable.
+	snap     *snapState
+	lingered bool // waited once for more writers
+}
+
+// commitLoop is the single writer of the tree. It takes the queued writes
+// (from all connections) in batches, prepares and applies each under the
+// tree lock, matches the changes against the watches and encodes their
+// log records into the pending commitBatch. The syncer (syncLoop) writes
+// and fdatasyncs one batch at a time; while it does, the committer keeps
+// applying the writes that arrive into the next batch, which the syncer
+// takes as soon as its fsync returns (pipelined group commit, as
+// ZooKeeper's PrepRequestProcessor runs ahead of its SyncRequestProcessor).
+// Only after a batch's fsync does the syncer queue its watch events,
+// advance the durable zxid and complete its requests, batch by batch in
+// zxid order. Reads run concurrently but their replies wait for the
+// durable zxid to cover what they saw (see waitDurable), so no client
+// ever sees a change, or a zxid, that is not on disk.
 func (s *Server) commitLoop() {
 	defer s.wg.Done()
-	batch := make([]*writeReq, 0, 256)
+	syncCh := make(chan *commitBatch)
+	free := make(chan *commitBatch, 2)
+	s.wg.Add(1)
+	go s.syncLoop(syncCh, free)
+	defer close(syncCh)
+	newBatch := func() *commitBatch {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return &commitBatch{}
+		}
+	}
+	in := make([]*writeReq, 0, 256)
+	var pend *commitBatch
 	var evs []Event
 	var payload []byte
 	// Sessions seen in this and the previous batch: an estimate of how
-	// many writers are active, so a batch can wait briefly for the ones
-	// whose previous reply just went out (see below).
+	// many writers are active, so a batch the idle syncer would take can
+	// wait briefly for the ones whose previous reply just went out.
 	cur, prev := make(map[int64]struct{}), make(map[int64]struct{})
+	pendSess := make(map[int64]struct{})
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
+	var lingerC <-chan time.Time
+	stopC := s.stop
+	handed := int64(0) // batches given to the syncer; it counts s.synced
 	for {
 		var first *writeReq
-		select {
-		case first = <-s.reqCh:
-		case <-s.stop:
-			// Drain what was submitted before stop.
-			select {
-			case first = <-s.reqCh:
-			default:
-				return
-			}
+		if pend != nil && pend.snap != nil {
+			// The log rolls after this batch: nothing joins it.
+			syncCh <- pend
+			handed++
+			prev, cur, pendSess = cur, pendSess, prev
+			clear(pendSess)
+			pend = nil
+			continue
 		}
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < 1000 {
-			select {
-			case r := <-s.reqCh:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		// Closed-loop clients send their next write only after the
-		// previous reply, which leaves every other batch with half of
-		// them. When fewer writers are here than were active over the last
-		// two batches, wait a moment (bounded by the recent fsync time)
-		// for the rest, so one fsync covers them all.
-		if s.set.forceSync {
+		// Offer the pending batch to the syncer. A batch the idle syncer
+		// would take at once lingers first (bounded by the recent fsync
+		// time) while fewer writers are in it than were active over the
+		// last two batches: closed-loop clients send their next write
+		// only after the previous reply, so one fsync then covers them
+		// all. A busy syncer takes the batch when its fsync returns, and
+		// the writes arriving meanwhile join it, so nothing lingers then.
+		var offer chan *commitBatch
+		rc := s.reqCh
+		if pend != nil {
+			offer = syncCh
 			active := len(prev)
 			for k := range cur {
 				if _, ok := prev[k]; !ok {
 					active++
 				}
 			}
-			if len(batch) < min(active, 1000) {
+			want := min(active, 1000)
+			if lingerC == nil && !pend.lingered && s.set.forceSync && stopC != nil &&
+				handed == s.synced.Load() && len(pend.reqs) < want {
+				pend.lingered = true
 				linger.Reset(s.lingerTime())
-			wait:
-				for len(batch) < min(active, 1000) {
-					select {
-					case r := <-s.reqCh:
-						batch = append(batch, r)
-					case <-linger.C:
-						break wait
-					case <-s.stop:
-						break wait
-					}
-				}
-				if !linger.Stop() {
-					select {
-					case <-linger.C:
-					default:
-					}
+				lingerC = linger.C
+				s.lingerStart = nanotime()
+			}
+			if lingerC != nil {
+				if len(pend.reqs) >= want {
+					s.endLinger(linger, &lingerC)
+				} else {
+					offer = nil
 				}
 			}
-			prev, cur = cur, prev
-			clear(cur)
-			for _, r := range batch {
-				cur[r.session] = struct{}{}
+			if len(pend.reqs) >= 1000 {
+				rc = nil
 			}
 		}
+		if stopC == nil {
+			// Stopping: drain what was submitted before stop, then hand
+			// over the last batch.
+			select {
+			case first = <-s.reqCh:
+			default:
+				if pend != nil {
+					syncCh <- pend
+				}
+				return
+			}
+		} else {
+			select {
+			case offer <- pend:
+				// pend belongs to the syncer now; its sessions were
+				// noted in pendSess as it filled.
+				handed++
+				prev, cur, pendSess = cur, pendSess, prev
+				clear(pendSess)
+				pend = nil
+				continue
+			case <-lingerC:
+				lingerC = nil
+				s.stats.lingerNanos.Add(nanotime() - s.lingerStart)
+				continue
+			case first = <-rc:
+			case <-stopC:
+				stopC = nil
+				s.endLinger(linger, &lingerC)
+				continue
+			}
+		}
+		in = append(in[:0], first)
+	drain:
+		for len(in) < 1000 {
+			select {
+			case r := <-s.reqCh:
+				in = append(in, r)
+			default:
+				break drain
+			}
+		}
+		if pend == nil {
+			pend = newBatch()
+		}
 		evs = evs[:0]
+		a0 := nanotime()
 		now := s.nowMs()
 		s.mu.Lock()
-		for _, r := range batch {
+		for _, r := range in {
 			zxid := s.tree.lastZxid + 1
 			r.txn = Txn{TxnHeader: TxnHeader{SessionID: r.session, Cxid: r.cxid, Zxid: zxid, Time: now}}
 			switch r.op {
@@ -432,7 +503,12 @@ func (s *Server) commitLoop() {
 				r.txn.Type, r.txn.Body = s.tree.prepare(c, r.ops, r.multi)
 			}
 			payload = AppendTxn(payload[:0], &r.txn)
-			s.txnlog.Append(zxid, payload)
+			pend.recs = appendRecord(pend.recs, payload)
+			if len(pend.reqs) == 0 {
+				pend.first = zxid
+			}
+			pend.reqs = append(pend.reqs, r)
+			pendSess[r.session] = struct{}{}
 			var e []Event
 			r.res, e = s.tree.Apply(&r.txn)
 			evs = append(evs, e...)
@@ -440,51 +516,82 @@ func (s *Server) commitLoop() {
 		// Match watches at apply time, under the tree lock, so a read that
 		// already saw a change cannot register a watch that this change
 		// then fires.
-		var fired []Fired
 		if len(evs) > 0 {
 			s.wmu.Lock()
-			fired = s.watches.Trigger(evs)
+			pend.fired = append(pend.fired, s.watches.Trigger(evs)...)
 			s.wmu.Unlock()
 		}
-		last := s.tree.lastZxid
+		pend.last = s.tree.lastZxid
+		s.sinceSnap += len(in)
+		if s.sinceSnap >= s.set.snapCount && !s.snapRunning.Load() {
+			// The tree is at pend.last; the log rolls at the same point.
+			pend.snap = s.tree.captureSnapshot()
+			s.snapRunning.Store(true)
+			s.sinceSnap = 0
+		}
 		s.mu.Unlock()
+		s.stats.applyNanos.Add(nanotime() - a0)
+	}
+}
 
+func (s *Server) endLinger(linger *time.Timer, lingerC *<-chan time.Time) {
+	if *lingerC == nil {
+		return
+	}
+	*lingerC = nil
+	s.stats.lingerNanos.Add(nanotime() - s.lingerStart)
+	if !linger.Stop() {
+		select {
+		case <-linger.C:
+		default:
+		}
+	}
+}
+
+// syncLoop writes and fdatasyncs each batch the committer hands over,
+// then publishes it: watch events, the durable zxid, the replies.
+func (s *Server) syncLoop(in <-chan *commitBatch, free chan<- *commitBatch) {
+	defer s.wg.Done()
+	for b := range in {
 		start := nanotime()
-		err := s.txnlog.Commit()
-		s.stats.observeFsync(nanotime() - start)
-		var snap *snapState
+		err := s.txnlog.AppendRecords(b.first, b.recs, len(b.reqs))
 		if err == nil {
-			s.sinceSnap += len(batch)
-			if s.sinceSnap >= s.set.snapCount && !s.snapRunning.Load() {
-				// Only this goroutine changes the tree, so it is still at
-				// last; the log rolls at the same point.
-				s.mu.RLock()
-				snap = s.tree.captureSnapshot()
-				s.mu.RUnlock()
-				err = s.txnlog.Roll()
-				s.sinceSnap = 0
-			}
+			err = s.txnlog.Commit()
+		}
+		d := nanotime() - start
+		s.stats.observeFsync(d)
+		s.stats.commitNanos.Add(d)
+		s.stats.batches.Add(1)
+		if err == nil && b.snap != nil {
+			err = s.txnlog.Roll()
 		}
 		if err != nil {
 			s.fatal(err)
-			for _, r := range batch {
+			for _, r := range b.reqs {
 				r.err = err
 				close(r.done)
 			}
-			continue
+		} else {
+			for _, f := range b.fired {
+				f.W.(*conn).queueEvent(f.Ev)
+			}
+			s.stats.commits.Add(int64(len(b.reqs)))
+			s.setDurable(b.last)
+			for _, r := range b.reqs {
+				close(r.done)
+			}
+			if b.snap != nil {
+				s.snapWG.Add(1)
+				go s.writeSnapshot(b.snap)
+			}
 		}
-		for _, f := range fired {
-			f.W.(*conn).queueEvent(f.Ev)
-		}
-		s.stats.commits.Add(int64(len(batch)))
-		s.setDurable(last)
-		for _, r := range batch {
-			close(r.done)
-		}
-		if snap != nil {
-			s.snapRunning.Store(true)
-			s.snapWG.Add(1)
-			go s.writeSnapshot(snap)
+		clear(b.reqs)
+		clear(b.fired)
+		b.reqs, b.recs, b.fired, b.snap, b.lingered = b.reqs[:0], b.recs[:0], b.fired[:0], nil, false
+		s.synced.Add(1)
+		select {
+		case free <- b:
+		default:
 		}
 	}
 }

@@ -15,6 +15,10 @@ type serverStats struct {
 	commits         atomic.Int64 // txns committed
 	snapshots       atomic.Int64 // snapshots written
 	rejected        atomic.Int64 // connections refused by maxClientCnxns
+	batches         atomic.Int64 // group commits
+	commitNanos     atomic.Int64 // in TxnLog.Commit
+	applyNanos      atomic.Int64 // preparing and applying batches
+	lingerNanos     atomic.Int64 // waiting for more writers
 
 	mu     sync.Mutex // guards the latency and fsync fields
 	latMin int64      // ms
@@ -70,4 +74,26 @@ func (s *serverStats) latency() (int64, float64, int64) {
 		return 0, 0, 0
 	}
 	return s.latMin, float64(s.latSum) / float64(s.latCnt), s.latMax
+}
+
+// CommitStats are the group-commit pipeline's counters since the server
+// started: they show how many writes each fdatasync covers and where a
+// batch spends its time (benchmarks/zk prints them).
+type CommitStats struct {
+	Batches    int64 // log commits (one write + fdatasync each)
+	Writes     int64 // txns in them
+	FsyncNanos int64 // in TxnLog.Commit (write + fdatasync)
+	ApplyNanos int64 // preparing, logging and applying under the tree lock
+	WaitNanos  int64 // lingering for more writers
+}
+
+// CommitStats returns the commit pipeline's counters.
+func (s *Server) CommitStats() CommitStats {
+	return CommitStats{
+		Batches:    s.stats.batches.Load(),
+		Writes:     s.stats.commits.Load(),
+		FsyncNanos: s.stats.commitNanos.Load(),
+		ApplyNanos: s.stats.applyNanos.Load(),
+		WaitNanos:  s.stats.lingerNanos.Load(),
+	}
 }

@@ -15,9 +15,12 @@ package zkbench
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -59,7 +62,7 @@ func TestMain(m *testing.M) {
 func reference(b testing.TB) string {
 	refOnce.Do(func() {
 		if refErr = zkref.Available(); refErr == nil {
-			refSrv, refErr = zkref.Launch(zkref.Config{})
+			refSrv, refErr = zkref.Launch(zkref.Config{FourLetterWhitelist: "srvr,mntr"})
 		}
 	})
 	if refErr != nil {
@@ -131,7 +134,7 @@ func BenchmarkZK(b *testing.B) {
 		for _, clients := range []int{1, 32} {
 			for _, srv := range servers {
 				b.Run(fmt.Sprintf("%s/clients=%d/%s", op, clients, srv.name), func(b *testing.B) {
-					run(b, srv.addr(b), op, clients)
+					run(b, srv.addr(b), srv.name, op, clients)
 				})
 			}
 		}
@@ -139,7 +142,7 @@ func BenchmarkZK(b *testing.B) {
 }
 
 // run issues b.N operations of kind op over clients sessions.
-func run(b *testing.B, addr, op string, clients int) {
+func run(b *testing.B, addr, name, op string, clients int) {
 	acl := zk.WorldACL(zk.PermAll)
 	data := make([]byte, payload)
 	root := fmt.Sprintf("/zkbench-%d", rand.Uint64())
@@ -167,6 +170,7 @@ func run(b *testing.B, addr, op string, clients int) {
 	lat := make([][]time.Duration, clients)
 	errs := make(chan error, clients)
 	var wg sync.WaitGroup
+	before := commitCounters(addr, name)
 	b.ResetTimer()
 	start := time.Now()
 	for ci := range conns {
@@ -199,6 +203,7 @@ func run(b *testing.B, addr, op string, clients int) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	reportCommits(b, before, commitCounters(addr, name))
 	select {
 	case err := <-errs:
 		b.Fatal(err)
@@ -218,4 +223,78 @@ func run(b *testing.B, addr, op string, clients int) {
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
 	b.ReportMetric(pct(0.50), "p50-µs")
 	b.ReportMetric(pct(0.99), "p99-µs")
+}
+
+// commits are a server's group-commit counters: fdatasyncs, the writes
+// they covered and the time in them.
+type commits struct {
+	fsyncs, writes int64
+	fsyncMs        float64
+	lingerMs       float64 // zkstore only
+	applyMs        float64 // zkstore only
+	ok             bool
+}
+
+// commitCounters reads the counters: zkstore's CommitStats, or
+// ZooKeeper's mntr (fsynctime summary; its writes are the zxid's counter).
+func commitCounters(addr, name string) commits {
+	if name == "zkstore" {
+		st := zksSrv.CommitStats()
+		return commits{st.Batches, st.Writes, float64(st.FsyncNanos) / 1e6,
+			float64(st.WaitNanos) / 1e6, float64(st.ApplyNanos) / 1e6, true}
+	}
+	var c commits
+	for _, line := range strings.Split(fourLetter(addr, "mntr"), "\n") {
+		k, v, ok := strings.Cut(line, "\t")
+		if !ok {
+			continue
+		}
+		f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		switch k {
+		case "zk_cnt_fsynctime":
+			c.fsyncs, c.ok = int64(f), true
+		case "zk_sum_fsynctime":
+			c.fsyncMs = f
+		}
+	}
+	// ZooKeeper has no txn counter in mntr; the zxid's counter advances
+	// once per txn.
+	srvr := fourLetter(addr, "srvr")
+	for _, line := range strings.Split(srvr, "\n") {
+		if z, ok := strings.CutPrefix(line, "Zxid: 0x"); ok {
+			v, _ := strconv.ParseInt(strings.TrimSpace(z), 16, 64)
+			c.writes = v & 0xffffffff
+		}
+	}
+	return c
+}
+
+func fourLetter(addr, w string) string {
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return ""
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc.Write([]byte(w))
+	out, _ := io.ReadAll(nc)
+	return string(out)
+}
+
+// reportCommits reports writes per fdatasync and the mean fdatasync time
+// over the timed part of one sub-benchmark.
+func reportCommits(b *testing.B, before, after commits) {
+	if !before.ok || !after.ok {
+		return
+	}
+	n := after.fsyncs - before.fsyncs
+	if n <= 0 {
+		return
+	}
+	b.ReportMetric(float64(after.writes-before.writes)/float64(n), "writes/fsync")
+	b.ReportMetric((after.fsyncMs-before.fsyncMs)*1000/float64(n), "fsync-µs")
+	if after.lingerMs > 0 {
+		b.ReportMetric((after.lingerMs-before.lingerMs)*1000/float64(n), "linger-µs/fsync")
+		b.ReportMetric((after.applyMs-before.applyMs)*1000/float64(n), "apply-µs/fsync")
+	}
 }
