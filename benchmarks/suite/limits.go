@@ -12,11 +12,23 @@ import (
 	"time"
 )
 
-// tools are the Debian packages the suite runs, by the command it needs.
+// tools are the Debian packages the suite runs, by the command (or, with a
+// slash, the file) it needs. Apache ZooKeeper is the zk sweep's peer
+// (internal/zkref runs its jar with the JRE the package depends on).
 var tools = []struct{ cmd, pkg string }{
 	{"fio", "fio"},
 	{"iperf3", "iperf3"},
 	{"nats-server", "nats-server"},
+	{"/usr/share/java/zookeeper.jar", "zookeeper"},
+}
+
+func haveTool(cmd string) bool {
+	if strings.Contains(cmd, "/") {
+		_, err := os.Stat(cmd)
+		return err == nil
+	}
+	_, err := exec.LookPath(cmd)
+	return err == nil
 }
 
 // ensureTools finds fio, iperf3 and nats-server, installing the missing
@@ -25,7 +37,7 @@ var tools = []struct{ cmd, pkg string }{
 func ensureTools(ctx context.Context, logf func(string, ...any)) (map[string]string, error) {
 	var missing []string
 	for _, t := range tools {
-		if _, err := exec.LookPath(t.cmd); err != nil {
+		if !haveTool(t.cmd) {
 			missing = append(missing, t.pkg)
 		}
 	}
@@ -51,6 +63,11 @@ func ensureTools(ctx context.Context, logf func(string, ...any)) (map[string]str
 	}
 	versions := map[string]string{}
 	for _, t := range tools {
+		if strings.Contains(t.cmd, "/") {
+			out, _ := exec.CommandContext(ctx, "dpkg-query", "-W", "-f", "${Version}", t.pkg).Output()
+			versions[t.pkg] = strings.TrimSpace(string(out))
+			continue
+		}
 		out, _ := exec.CommandContext(ctx, t.cmd, "--version").CombinedOutput()
 		versions[t.cmd] = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 	}

@@ -189,9 +189,13 @@ func (s *suite) limits() {
 // duration and returns its metrics (MB/s of 10^6 bytes, records/s).
 func (s *suite) produce(b *brokerProc, topic string, size, producers int, acks string, partitions int) (runMetrics, error) {
 	var r benchProduce
+	// All producers together buffer at most 256 MiB (at least two records
+	// each), so the drain after --duration stays short even when 64
+	// producers write 1 MiB records to a syncing log.
+	buf := max(2*size, (256<<20)/producers)
 	err := runBench(s.ctx, s.bins.bench, s.p.dur+3*time.Minute, &r, "produce", "--bootstrap-server", b.addr, "--topic", topic,
 		"--size", fmt.Sprint(size), "--duration", s.p.dur.String(), "--producers", fmt.Sprint(producers), "--acks", acks,
-		"--partitions", fmt.Sprint(partitions), "--timeout", "60s")
+		"--partitions", fmt.Sprint(partitions), "--timeout", "60s", "--buffer-memory", fmt.Sprint(buf))
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ var goalSpecs = []goalSpec{
 	{"zkstore create, 32 clients vs Apache ZooKeeper", IDZKCreate32, MOpsPerSec, RefZooKeeper, true, 2, ""},
 	{"zkstore set, 32 clients vs Apache ZooKeeper", IDZKSet32, MOpsPerSec, RefZooKeeper, true, 2, ""},
 	{"zkstore get, 32 clients vs Apache ZooKeeper", IDZKGet32, MOpsPerSec, RefZooKeeper, true, 1.5, ""},
-	{"Broker RSS with 1,000 idle partitions", IDIdle1000, MRSSMB, "", false, 200, "MB"},
+	{"Broker RSS with 1,000 idle partitions", IDIdle1000, MRSSMB, "", false, 200, "MiB"},
 }
 
 // Goals evaluates every goal of issue 8 against r, in the issue's order.

@@ -69,7 +69,8 @@ func renderRun(res *Results) string {
 	fmt.Fprintf(&b, "Run: %s, profile `%s`, %d runs per figure, %.0f min. Machine: %d CPUs, Linux %s, %s, load average at start %s.",
 		res.Started, res.Profile, res.Runs, res.DurationSec/60, res.Machine.CPUs, res.Machine.Kernel, res.Machine.Go, res.Machine.Load)
 	if res.Machine.Note != "" {
-		fmt.Fprintf(&b, " %s", res.Machine.Note)
+		fmt.Fprintf(&b, " Note: %s", strings.TrimSuffix(res.Machine.Note, "."))
+		b.WriteString(".")
 	}
 	b.WriteString("\n")
 	if len(res.Machine.Tools) > 0 {
@@ -91,8 +92,8 @@ func renderSummary(res *Results) string {
 	b.WriteString("| goal | figure (median [min..max]) | ratio | target | status |\n| --- | --- | --- | --- | --- |\n")
 	for _, g := range Goals(res) {
 		ratio := ""
-		if g.Figure != "" {
-			ratio = FormatFloat(g.Ratio)
+		if g.Figure != "" && strings.HasPrefix(g.Target, ">=") {
+			ratio = FormatRatio(g.Ratio)
 		}
 		status := g.Status
 		if status == "met" || status == "not met" {
@@ -172,7 +173,7 @@ func renderTable(res *Results, t tableSpec) string {
 				}
 			case 'r':
 				if x := cs.Ratios[c.key]; x != 0 {
-					v = FormatFloat(x)
+					v = FormatRatio(x)
 				}
 			}
 			b.WriteString(" " + cell(v) + " |")
@@ -227,6 +228,17 @@ func FormatFloat(x float64) string {
 		return fmt.Sprintf("%.3f", x)
 	}
 	return fmt.Sprintf("%.2g", x)
+}
+
+// FormatRatio prints a ratio with two decimals (three below 0.01).
+func FormatRatio(x float64) string {
+	switch a := math.Abs(x); {
+	case a >= 10:
+		return fmt.Sprintf("%.1f", x)
+	case a >= 0.01 || a == 0:
+		return fmt.Sprintf("%.2f", x)
+	}
+	return fmt.Sprintf("%.3f", x)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
