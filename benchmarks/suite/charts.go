@@ -18,6 +18,7 @@ type chart struct {
 	file, title, ylabel, metric string
 	labels                      []string
 	series                      []chartSeries
+	limit                       string // a Results.Limits key drawn as a line, or ""
 }
 
 type chartSeries struct {
@@ -40,7 +41,7 @@ func charts(res *report.Results) []chart {
 	}
 	if len(sizes) > 0 {
 		out = append(out, chart{"sizes.png", "Produce (acks=1, default flush, 1 producer) and consume, by record size", "MB/s", report.MMBps, sizes,
-			[]chartSeries{{"Gregor produce", gIDs}, {"NATS JetStream produce", nIDs}, {"Gregor consume", cIDs}}})
+			[]chartSeries{{"Gregor produce", gIDs}, {"NATS JetStream produce", nIDs}, {"Gregor consume", cIDs}}, report.LimitTCP})
 	}
 	var fl, fIDs []string
 	for _, c := range res.Sweep("flush") {
@@ -50,7 +51,7 @@ func charts(res *report.Results) []chart {
 		}
 	}
 	if len(fl) > 0 {
-		out = append(out, chart{"flush.png", "Produce by flush setting (acks=1)", "MB/s", report.MMBps, fl, []chartSeries{{"Gregor", fIDs}}})
+		out = append(out, chart{"flush.png", "Produce by flush setting (acks=1)", "MB/s", report.MMBps, fl, []chartSeries{{"Gregor", fIDs}}, report.LimitDiskFdatasync})
 	}
 	var ll, p50, p99, p999 []string
 	for _, c := range res.Sweep("latency") {
@@ -58,7 +59,7 @@ func charts(res *report.Results) []chart {
 		p50, p99, p999 = append(p50, c.ID), append(p99, c.ID), append(p999, c.ID)
 	}
 	if len(ll) > 0 {
-		out = append(out, chart{"latency-p99.png", "End-to-end p99 latency (1 KiB, acks=1) by load", "ms", report.MP99, ll, []chartSeries{{"Gregor p99", p99}}})
+		out = append(out, chart{"latency-p99.png", "End-to-end p99 latency (1 KiB, acks=1) by load", "ms", report.MP99, ll, []chartSeries{{"Gregor p99", p99}}, ""})
 	}
 	var pl, pIDs []string
 	for _, c := range res.Sweep("partitions") {
@@ -66,7 +67,7 @@ func charts(res *report.Results) []chart {
 		pIDs = append(pIDs, c.ID)
 	}
 	if len(pl) > 0 {
-		out = append(out, chart{"partitions-rss.png", "Broker resident memory (VmRSS) by partitions", "MiB", report.MRSSMB, pl, []chartSeries{{"Gregor", pIDs}}})
+		out = append(out, chart{"partitions-rss.png", "Broker resident memory (VmRSS) by partitions", "MiB", report.MRSSMB, pl, []chartSeries{{"Gregor", pIDs}}, ""})
 	}
 	return out
 }
@@ -79,11 +80,13 @@ func writeCharts(res *report.Results, dir string) ([]string, error) {
 		p.Title.Text = ch.title
 		p.Y.Label.Text = ch.ylabel
 		w := vg.Points(float64(min(24, 60/max(1, len(ch.series)))))
+		top := 0.0
 		for i, se := range ch.series {
 			vals := make(plotter.Values, len(se.ids))
 			for j, id := range se.ids {
 				if c := res.Case(id); c != nil {
 					vals[j] = c.Metrics[ch.metric].Median
+					top = max(top, vals[j])
 				}
 			}
 			bars, err := plotter.NewBarChart(vals, w)
@@ -96,6 +99,17 @@ func writeCharts(res *report.Results, dir string) ([]string, error) {
 			p.Add(bars)
 			p.Legend.Add(se.label, bars)
 		}
+		if lim, ok := res.Limits[ch.limit]; ok && lim.Valid() {
+			line, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: lim.Median}, {X: float64(len(ch.labels)) - 0.5, Y: lim.Median}})
+			if err == nil {
+				line.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+				p.Add(line)
+				p.Legend.Add(ch.limit+" limit (median)", line)
+				top = max(top, lim.Median)
+			}
+		}
+		// Headroom above the tallest bar for the legend.
+		p.Y.Min, p.Y.Max = 0, top*1.45
 		p.Legend.Top = true
 		p.NominalX(ch.labels...)
 		width := vg.Length(max(6, 1.3*float64(len(ch.labels)))) * vg.Inch

@@ -45,8 +45,16 @@ func main() {
 		dur      = flag.Duration("duration", 0, "override the length of each load run (development)")
 		note     = flag.String("note", "", "a note on the machine's state, recorded with the results")
 		maxTotal = flag.Duration("max", 0, "stop starting new cases after this long (default: 30m quick, 3h full)")
+		from     = flag.String("from", "", "measure nothing: redraw the charts and regenerate PERFORMANCE.md from this results.json")
 	)
 	flag.Parse()
+	if *from != "" {
+		if err := rerender(*from, *perf); err != nil {
+			fmt.Fprintf(os.Stderr, "suite: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*out, *quick, *runs, *only, *perf, *dur, *note, *maxTotal); err != nil {
 		fmt.Fprintf(os.Stderr, "suite: %v\n", err)
 		os.Exit(1)
@@ -127,6 +135,26 @@ func run(out string, quick bool, runs int, only, perf string, dur time.Duration,
 		logf("goal: %s: %s (%s %s)", g.Goal, g.Status, g.Figure, g.Target)
 	}
 	return ctx.Err()
+}
+
+// rerender redraws the charts of a saved run next to its results.json
+// and regenerates PERFORMANCE.md from it.
+func rerender(path, perf string) error {
+	res, err := report.Load(path)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if res.Charts, err = writeCharts(res, dir); err != nil {
+		return err
+	}
+	if err := res.Save(path); err != nil {
+		return err
+	}
+	if perf == "" {
+		return nil
+	}
+	return regenerate(perf, res, dir)
 }
 
 // regenerate rewrites the generated sections of the PERFORMANCE.md at path.
