@@ -42,7 +42,7 @@ func groupsSupported(ctx context.Context, addr string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: the broker does not advertise %s (consumer groups not wired in)", errUnsupported, strings.Join(sortedStrings(missing), ", "))
+		return fmt.Errorf("%w: the broker does not advertise %s", errUnsupported, strings.Join(sortedStrings(missing), ", "))
 	}
 	return nil
 }
