@@ -46,7 +46,7 @@ func charts(res *report.Results) []chart {
 	var fl, fIDs []string
 	for _, c := range res.Sweep("flush") {
 		if c.Target == "gregor" && c.Params["acks"] == "1" {
-			fl = append(fl, fmt.Sprintf("%s\n%s p%s", c.Params["flush"], c.Params["size"], c.Params["producers"]))
+			fl = append(fl, fmt.Sprintf("%s\n%s p%s", shortFlush(c.Params["flush"]), c.Params["size"], c.Params["producers"]))
 			fIDs = append(fIDs, c.ID)
 		}
 	}
@@ -119,4 +119,17 @@ func writeCharts(res *report.Results, dir string) ([]string, error) {
 		files = append(files, ch.file)
 	}
 	return files, nil
+}
+
+// shortFlush names a flush setting briefly enough for an axis label.
+func shortFlush(name string) string {
+	switch name {
+	case "log.flush.interval.messages=10000":
+		return "10000 msgs"
+	case "log.flush.interval.ms=1000":
+		return "1000 ms"
+	case "flush.messages=1":
+		return "every msg"
+	}
+	return name
 }

@@ -216,7 +216,7 @@ func (s *suite) latencySweep() {
 	m, err := s.repeat("latency max", func(int) (runMetrics, error) { return e2e(offered) })
 	maxRate := m[report.MRecPerSec].Median
 	s.add(report.Case{ID: "latency/max", Sweep: "latency", Target: "gregor", Params: map[string]string{
-		"load": "max (offered " + fmt.Sprintf("%.0f", offered) + "/s)", "rate": fmt.Sprintf("%.0f", maxRate), "target": "Gregor"}, Metrics: m}, err)
+		"load": "max (saturated)", "rate": fmt.Sprintf("%.0f", offered), "target": "Gregor"}, Metrics: m}, err)
 	for _, frac := range s.p.latencyLoads {
 		if s.stopping() {
 			return

@@ -34,7 +34,7 @@ var tableSpecs = []tableSpec{
 		m(MRecPerSec, "records/s"), m(MMBps, "MB/s"), r(LimitDiskFdatasync, "x fio fdatasync"), r(LimitDiskBuffered, "x fio buffered"), r(RefNATS, "x NATS")}},
 	{"segments", "segments", []column{p("config", "configuration"), m(MMBps, "produce MB/s"), m(MSegments, "segments at end"), r(LimitDiskBuffered, "x fio buffered")}},
 	{"partitions", "partitions", []column{p("partitions", "partitions"), p("producers", "producers"), m(MMBps, "MB/s"), m(MRSSMB, "broker RSS MiB"), r(LimitTCP, "x TCP")}},
-	{"latency", "latency", []column{p("load", "load"), p("rate", "records/s"), p("target", "system"), m(MP50, "p50 ms"), m(MP99, "p99 ms"), m(MP999, "p99.9 ms")}},
+	{"latency", "latency", []column{p("load", "load"), p("rate", "offered records/s"), p("target", "system"), m(MRecPerSec, "received/s"), m(MP50, "p50 ms"), m(MP99, "p99 ms"), m(MP999, "p99.9 ms")}},
 	{"fetch", "fetch", []column{p("path", "fetch path"), m(MCPUPerGB, "broker CPU-s/GB"), m(MMBps, "MB/s"), r(RefCopy, "x copy")}},
 	{"groups", "groups", []column{p("what", "measurement"), m(MOpsPerSec, "commits/s"), m(MRebalanceMs, "rebalance ms")}},
 	{"zk", "zk", []column{p("op", "op"), p("clients", "clients"), p("target", "system"), m(MOpsPerSec, "ops/s"), m(MP50, "p50 ms"), m(MP99, "p99 ms"), r(RefZooKeeper, "x ZooKeeper")}},
@@ -66,7 +66,7 @@ func SectionNames() []string {
 
 func renderRun(res *Results) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run: %s, profile `%s`, %d runs per figure, %.0f min. Machine: %d CPUs, Linux %s, %s, load average at start %s.",
+	fmt.Fprintf(&b, "Run: %s, profile `%s`, runs per figure: %d, %.0f min. Machine: %d CPUs, Linux %s, %s, load average at start %s.",
 		res.Started, res.Profile, res.Runs, res.DurationSec/60, res.Machine.CPUs, res.Machine.Kernel, res.Machine.Go, res.Machine.Load)
 	if res.Machine.Note != "" {
 		fmt.Fprintf(&b, " Note: %s", strings.TrimSuffix(res.Machine.Note, "."))
