@@ -273,8 +273,10 @@ func (s *suite) sizeSweep() {
 		params := map[string]string{"size": sz.name, "acks": "1", "flush": "default", "producers": "1"}
 		nc := s.add(report.Case{ID: "size/" + sz.name + "/nats", Sweep: "size", Target: "nats", Params: withTarget(params, "NATS JetStream"), Metrics: ns}, nsErr)
 		s.ratioToLimit(nc, report.MMBps, report.LimitTCP)
+		s.ratioToLimit(nc, report.MMBps, report.LimitDiskBuffered)
 		gc := s.add(report.Case{ID: "size/" + sz.name + "/gregor", Sweep: "size", Target: "gregor", Params: withTarget(params, "Gregor"), Metrics: g}, gerr)
 		s.ratioToLimit(gc, report.MMBps, report.LimitTCP)
+		s.ratioToLimit(gc, report.MMBps, report.LimitDiskBuffered)
 		if x := report.Ratio(gc.Metrics[report.MMBps], nc.Metrics[report.MMBps]); x != 0 {
 			gc.Ratios[report.RefNATS] = x
 		}

@@ -28,7 +28,7 @@ type tableSpec struct {
 
 var tableSpecs = []tableSpec{
 	{"sizes", "size", []column{p("size", "record size"), p("target", "system"), m(MRecPerSec, "records/s"), m(MMBps, "MB/s"),
-		r(LimitTCP, "x TCP"), r(RefNATS, "x NATS")}},
+		r(LimitTCP, "x TCP"), r(LimitDiskBuffered, "x fio buffered"), r(RefNATS, "x NATS")}},
 	{"consume", "consume", []column{p("size", "record size"), m(MRecPerSec, "records/s"), m(MMBps, "MB/s"), r(LimitTCPSendfile, "x TCP sendfile"), r(LimitTCP, "x TCP")}},
 	{"flush", "flush", []column{p("size", "record size"), p("flush", "flush"), p("acks", "acks"), p("producers", "producers"), p("target", "system"),
 		m(MRecPerSec, "records/s"), m(MMBps, "MB/s"), r(LimitDiskFdatasync, "x fio fdatasync"), r(LimitDiskBuffered, "x fio buffered"), r(RefNATS, "x NATS")}},
