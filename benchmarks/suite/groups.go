@@ -87,7 +87,7 @@ func (s *suite) groupSweep() {
 		}
 		return s.rebalance(b.addr, topic, fmt.Sprintf("rebalance-%d", run))
 	})
-	s.add(report.Case{ID: "groups/rebalance", Sweep: "groups", Target: "gregor", Params: map[string]string{"what": "second member joins a group of one (8 partitions, 100 ms heartbeats)"}, Metrics: m}, err)
+	s.add(report.Case{ID: "groups/rebalance", Sweep: "groups", Target: "gregor", Params: map[string]string{"what": "second member joins a group of one (8 partitions, eager range balancer, 100 ms heartbeats)"}, Metrics: m}, err)
 }
 
 func (s *suite) commitRate(addr, topic, group string) (runMetrics, error) {
@@ -120,8 +120,10 @@ func (s *suite) commitRate(addr, topic, group string) (runMetrics, error) {
 
 func (s *suite) rebalance(addr, topic, group string) (runMetrics, error) {
 	member := func(assigned *atomic.Int64) (*kgo.Client, error) {
+		// An eager balancer: every member is revoked and reassigned, so both
+		// see a new assignment and the rebalance has a clear end.
 		return kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumerGroup(group), kgo.ConsumeTopics(topic),
-			kgo.HeartbeatInterval(100*time.Millisecond),
+			kgo.HeartbeatInterval(100*time.Millisecond), kgo.Balancers(kgo.RangeBalancer()),
 			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
 				if len(m[topic]) > 0 {
 					assigned.Store(time.Now().UnixNano())
