@@ -118,7 +118,8 @@ func natsProduce(ctx context.Context, url, stream string, size, producers int, d
 		pool[i] = make([]byte, size)
 		rng.Read(pool[i])
 	}
-	window := max(1, min(4096, (32<<20)/size))
+	// At least 5 in flight, as a Kafka producer pipelines 5 requests.
+	window := max(5, min(4096, (32<<20)/size))
 	var records, errs atomic.Int64
 	var firstErr atomic.Value
 	start := time.Now()
