@@ -62,7 +62,7 @@ func sortedStrings(xs []string) []string {
 // of 8 partitions, simple-consumer style, generation -1) and the time a
 // two-member rebalance takes (a second member joins a group of one).
 func (s *suite) groupSweep() {
-	b, berr := s.broker(nil, false)
+	b, berr := s.broker(nil, false, false)
 	if b != nil {
 		defer b.stop()
 	}

@@ -215,20 +215,36 @@ func (s *suite) consume(b *brokerProc, topic string) (runMetrics, error) {
 	return runMetrics{report.MMBps: float64(r.Bytes) / 1e6 / sec, report.MRecPerSec: float64(r.Records) / sec}, nil
 }
 
-func (s *suite) broker(overrides []string, pprof bool) (*brokerProc, error) {
+// broker starts a broker and, with warm, runs one uncounted 1 s produce
+// so the first measured run does not pay for the fresh process (first
+// connections, metadata, page faults).
+func (s *suite) broker(overrides []string, pprof, warm bool) (*brokerProc, error) {
 	b, err := startBroker(s.ctx, s.bins.broker, s.tmp, overrides, pprof)
 	if err != nil {
 		s.logf("broker %v: %v", overrides, err)
+		return b, err
 	}
-	return b, err
+	if warm {
+		var r benchProduce
+		if err := runBench(s.ctx, s.bins.bench, 2*time.Minute, &r, "produce", "--bootstrap-server", b.addr, "--topic", "warmup",
+			"--size", "1024", "--duration", "1s", "--acks", "1", "--timeout", "60s", "--buffer-memory", "16MiB"); err != nil {
+			s.logf("broker warm-up: %v", err)
+		}
+	}
+	return b, nil
 }
 
+// nats starts nats-server and warms it like broker does.
 func (s *suite) nats() (*natsProc, error) {
 	n, err := startNATS(s.ctx, s.tmp)
 	if err != nil {
 		s.logf("nats: %v", err)
+		return n, err
 	}
-	return n, err
+	if _, err := natsProduce(s.ctx, n.url, "WARMUP", 1024, 1, time.Second); err != nil {
+		s.logf("nats warm-up: %v", err)
+	}
+	return n, nil
 }
 
 // sizeSweep: produce (acks=1, default flush, 1 producer) per record size on
@@ -236,7 +252,7 @@ func (s *suite) nats() (*natsProc, error) {
 // consume of what Gregor just stored. Profiles the 1 KiB produce and the
 // consume in extra runs that are not counted.
 func (s *suite) sizeSweep() {
-	b, berr := s.broker(nil, true)
+	b, berr := s.broker(nil, true, true)
 	if b != nil {
 		defer b.stop()
 	}
@@ -398,7 +414,7 @@ func (s *suite) flushSweep() {
 		if !hasGoal && (fs.name == "default" || fs.name == "flush.messages=1") {
 			pts = append(pts, goal)
 		}
-		b, berr := s.broker(fs.overrides, false)
+		b, berr := s.broker(fs.overrides, false, true)
 		for _, pt := range pts {
 			if s.stopping() {
 				break
@@ -475,7 +491,7 @@ func (s *suite) segmentSweep() {
 		if s.stopping() {
 			return
 		}
-		b, berr := s.broker(cf.overrides, false)
+		b, berr := s.broker(cf.overrides, false, true)
 		m, err := s.repeat("segments "+cf.id, func(int) (runMetrics, error) {
 			if berr != nil {
 				return nil, berr

@@ -64,7 +64,7 @@ func createTopic(ctx context.Context, addr, topic string, partitions int32, conf
 // records, topic segment.bytes=16384), raises its segment.bytes back to
 // 1 GiB, then measures produce onto it and a consume of the whole log.
 func (s *suite) manySegments() {
-	b, berr := s.broker(nil, false)
+	b, berr := s.broker(nil, false, true)
 	if b != nil {
 		defer b.stop()
 	}
@@ -130,7 +130,7 @@ func (s *suite) manySegments() {
 // 1,000 partitions with the broker's RSS after each run; and the RSS of a
 // fresh broker holding 1,000 idle partitions.
 func (s *suite) partitionSweep() {
-	b, berr := s.broker(nil, false)
+	b, berr := s.broker(nil, false, true)
 	for _, np := range s.p.partitions {
 		if s.stopping() {
 			break
@@ -170,7 +170,7 @@ func (s *suite) partitionSweep() {
 	}
 	// Broker memory with 1,000 idle partitions: a fresh broker per run.
 	m, err := s.repeat("rss 1000 idle", func(int) (runMetrics, error) {
-		b, err := s.broker(nil, false)
+		b, err := s.broker(nil, false, false)
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +194,7 @@ func (s *suite) partitionSweep() {
 // producer plus its consumer sustain on the same cores, so fractions of it
 // would measure a backlog, not latency.
 func (s *suite) latencySweep() {
-	b, berr := s.broker(nil, false)
+	b, berr := s.broker(nil, false, true)
 	if b != nil {
 		defer b.stop()
 	}
