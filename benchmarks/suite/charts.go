@@ -67,7 +67,7 @@ func charts(res *report.Results) []chart {
 		pIDs = append(pIDs, c.ID)
 	}
 	if len(pl) > 0 {
-		out = append(out, chart{"partitions-rss.png", "Broker resident memory (VmRSS) by partitions", "MiB", report.MRSSMB, pl, []chartSeries{{"Gregor", pIDs}}, ""})
+		out = append(out, chart{"partitions-rss.png", "Broker VmRSS after each 8-producer run, and with 1,000 idle partitions", "MiB", report.MRSSMB, pl, []chartSeries{{"Gregor", pIDs}}, ""})
 	}
 	return out
 }
