@@ -92,6 +92,12 @@ func fioWrite(ctx context.Context, dir string, size int64, fdatasync bool, maxTi
 	if err != nil {
 		return 0, fmt.Errorf("%w: fio: %v", errSuite, err)
 	}
+	return parseFio(out)
+}
+
+// parseFio reads the write bandwidth (MB/s, 10^6 bytes) of fio's
+// --output-format=json, which may follow notes printed before it.
+func parseFio(out []byte) (float64, error) {
 	var res struct {
 		Jobs []struct {
 			Write struct {
@@ -99,12 +105,14 @@ func fioWrite(ctx context.Context, dir string, size int64, fdatasync bool, maxTi
 			} `json:"write"`
 		} `json:"jobs"`
 	}
-	// fio may print notes before the JSON object.
 	if i := strings.IndexByte(string(out), '{'); i > 0 {
 		out = out[i:]
 	}
-	if err := json.Unmarshal(out, &res); err != nil || len(res.Jobs) == 0 {
-		return 0, fmt.Errorf("%w: fio output: %v", errSuite, err)
+	if err := json.Unmarshal(out, &res); err != nil {
+		return 0, fmt.Errorf("%w: fio output: %w", errSuite, err)
+	}
+	if len(res.Jobs) == 0 || res.Jobs[0].Write.BwBytes <= 0 {
+		return 0, fmt.Errorf("%w: fio output has no write bandwidth", errSuite)
 	}
 	return res.Jobs[0].Write.BwBytes / 1e6, nil
 }
@@ -138,15 +146,24 @@ func iperf3(ctx context.Context, dur time.Duration, zeroCopy bool) (float64, err
 	if err != nil {
 		return 0, fmt.Errorf("%w: iperf3 client: %v: %s", errSuite, err, tail(string(out)))
 	}
+	return parseIperf3(out)
+}
+
+// parseIperf3 reads the received bandwidth (MB/s, 10^6 bytes) of iperf3 -J.
+func parseIperf3(out []byte) (float64, error) {
 	var res struct {
 		End struct {
 			SumReceived struct {
 				Bps float64 `json:"bits_per_second"`
 			} `json:"sum_received"`
 		} `json:"end"`
+		Error string `json:"error"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
-		return 0, fmt.Errorf("%w: iperf3 output: %v", errSuite, err)
+		return 0, fmt.Errorf("%w: iperf3 output: %w", errSuite, err)
+	}
+	if res.Error != "" || res.End.SumReceived.Bps <= 0 {
+		return 0, fmt.Errorf("%w: iperf3: no bandwidth %s", errSuite, res.Error)
 	}
 	return res.End.SumReceived.Bps / 8 / 1e6, nil
 }

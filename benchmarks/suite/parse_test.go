@@ -39,3 +39,21 @@ func TestParseOnly(t *testing.T) {
 		t.Fatalf("parseOnly = %v", m)
 	}
 }
+
+func TestParseLimits(t *testing.T) {
+	fio := []byte("note: both iodepth >= 1 and synchronous I/O engine are selected\n" +
+		`{"fio version": "fio-3.33", "jobs": [{"jobname": "seqwrite", "write": {"bw_bytes": 378078107, "iops": 360.5}}]}`)
+	if v, err := parseFio(fio); err != nil || v < 378.07 || v > 378.08 {
+		t.Fatalf("parseFio = %v, %v", v, err)
+	}
+	if _, err := parseFio([]byte(`{"jobs": []}`)); err == nil {
+		t.Fatal("fio output without jobs accepted")
+	}
+	ip := []byte(`{"start": {}, "end": {"sum_sent": {"bits_per_second": 8.1e9}, "sum_received": {"bits_per_second": 8e9}}}`)
+	if v, err := parseIperf3(ip); err != nil || v != 1000 {
+		t.Fatalf("parseIperf3 = %v, %v", v, err)
+	}
+	if _, err := parseIperf3([]byte(`{"error": "unable to connect to server"}`)); err == nil {
+		t.Fatal("iperf3 error accepted")
+	}
+}
