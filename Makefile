@@ -1,7 +1,7 @@
 # Gregor build entry points. `make test` is the README's test command.
 GO ?= go
 
-.PHONY: build test unit vet fuzz bench deps run-broker clean
+.PHONY: build test unit vet fuzz bench suite suite-quick deps run-broker clean
 
 build:
 	mkdir -p bin && $(GO) build -o bin/ ./cmd/...
@@ -21,6 +21,13 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2x ./...
+
+# The benchmark suite behind PERFORMANCE.md (root; loopback only; see benchmarks/README.md).
+suite:
+	$(GO) run ./benchmarks/suite -out benchmarks/results/$$(date -u +%F)
+
+suite-quick:
+	$(GO) run ./benchmarks/suite -quick -out benchmarks/results/$$(date -u +%F)
 
 deps:
 	scripts/deps.sh

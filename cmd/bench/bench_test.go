@@ -332,3 +332,17 @@ func TestBenchZK(t *testing.T) {
 		})
 	}
 }
+
+func TestBufferBytes(t *testing.T) {
+	tests := []struct{ flag, size, want int64 }{
+		{0, 1024, 64 << 20},               // default: 64 MiB
+		{0, 32 << 20, 128 << 20},          // default: four records
+		{4 << 20, 1024, 4 << 20},          // --buffer-memory
+		{1 << 20, 15_000_000, 15_000_000}, // never below one record
+	}
+	for _, tc := range tests {
+		if got := bufferBytes(tc.flag, tc.size); int64(got) != tc.want {
+			t.Errorf("bufferBytes(%d, %d) = %d, want %d", tc.flag, tc.size, got, tc.want)
+		}
+	}
+}

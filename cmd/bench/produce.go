@@ -26,6 +26,7 @@ type produceOpts struct {
 	compression string
 	partitions  int32
 	linger      time.Duration
+	bufMemory   cli.SizeFlag
 }
 
 func newProduceCmd(c *common) *cobra.Command {
@@ -70,6 +71,7 @@ At the end Kafka's summary line goes to stdout (MB = 1024*1024 bytes):
 	f.StringVar(&o.compression, "compression", "none", "none, gzip, snappy, lz4 or zstd")
 	f.Int32Var(&o.partitions, "partitions", 1, "partitions for a topic bench creates")
 	f.DurationVar(&o.linger, "linger", 5*time.Millisecond, "how long the client waits to fill a batch")
+	f.Var(&o.bufMemory, "buffer-memory", "bytes each producer may buffer unsent (Kafka's buffer.memory; default max(64MiB, 4 records)); bounds how long a --duration run takes to drain")
 	return cmd
 }
 
@@ -158,7 +160,7 @@ func runProduce(cmd *cobra.Command, c *common, o *produceOpts) error {
 		kgo.ProducerBatchCompression(codec),
 		kgo.ProducerLinger(o.linger),
 		kgo.RecordDeliveryTimeout(timeout),
-		kgo.MaxBufferedBytes(int(max(64<<20, 4*size))),
+		kgo.MaxBufferedBytes(bufferBytes(int64(o.bufMemory), size)),
 	}, aOpts...)
 	opts = append(opts, lim.producerOpts()...)
 	clients := make([]*kgo.Client, o.producers)
@@ -294,4 +296,13 @@ func produceLoop(ctx context.Context, cl *kgo.Client, rec *recorder, stop func()
 			rec.record(now.Sub(intended), len(r.Value)+len(r.Key), now)
 		})
 	}
+}
+
+// bufferBytes is each producer's unsent-bytes limit: --buffer-memory, at
+// least one record, or max(64 MiB, 4 records) by default.
+func bufferBytes(flag, size int64) int {
+	if flag <= 0 {
+		return int(max(64<<20, 4*size))
+	}
+	return int(max(flag, size))
 }

@@ -1,6 +1,6 @@
 // Command broker runs a Gregor Kafka broker.
 //
-//	broker [-daemon] [server.properties] [--override key=value]...
+//	broker [-daemon] [--pprof 127.0.0.1:PORT] [server.properties] [--override key=value]...
 //	broker stop [server.properties] [--override key=value]...
 //
 // With no arguments it runs a single node on 127.0.0.1:9092 with embedded
@@ -12,6 +12,11 @@
 // and its pid in logs/broker.pid there; `broker stop` with the same
 // configuration sends SIGTERM to that pid and waits for the exit.
 //
+// --pprof ADDR (opt-in, for profiling; off by default) serves Go's
+// net/http/pprof handlers under /debug/pprof/ on ADDR, which should be a
+// loopback address: the benchmark suite takes CPU and allocation profiles
+// of the broker through it. The bound address is printed at start.
+//
 // Unknown keys are warned about; an invalid value stops the broker with a
 // message naming the key (exit status 2).
 package main
@@ -21,6 +26,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -34,7 +42,7 @@ import (
 	"github.com/gregorlog/gregor/broker/config"
 )
 
-const usage = `Usage: broker [-daemon] [server.properties] [--override key=value]...
+const usage = `Usage: broker [-daemon] [--pprof 127.0.0.1:PORT] [server.properties] [--override key=value]...
        broker stop [server.properties] [--override key=value]...
 
 With no arguments: one broker on 127.0.0.1:9092, embedded coordination,
@@ -54,6 +62,7 @@ type invocation struct {
 	stop, daemon bool
 	path         string
 	overrides    []string
+	pprof        string // listen address of the opt-in pprof server
 }
 
 func parseArgs(args []string) (invocation, error) {
@@ -75,6 +84,14 @@ func parseArgs(args []string) (invocation, error) {
 			inv.overrides = append(inv.overrides, args[i])
 		case strings.HasPrefix(a, "--override="):
 			inv.overrides = append(inv.overrides, strings.TrimPrefix(a, "--override="))
+		case a == "--pprof" || a == "-pprof":
+			if i+1 >= len(args) {
+				return inv, fmt.Errorf("%s needs host:port", a)
+			}
+			i++
+			inv.pprof = args[i]
+		case strings.HasPrefix(a, "--pprof="):
+			inv.pprof = strings.TrimPrefix(a, "--pprof=")
 		case a == "-h" || a == "--help" || a == "-help":
 			return inv, errHelp
 		case strings.HasPrefix(a, "-"):
@@ -154,6 +171,15 @@ func foreground(cfg *config.Config, inv invocation, stdout, stderr io.Writer) in
 		fmt.Fprintf(stdout, ", embedded coordination on %s", z)
 	}
 	fmt.Fprintln(stdout, ")")
+	if inv.pprof != "" {
+		addr, closePprof, err := servePprof(inv.pprof)
+		if err != nil {
+			fmt.Fprintf(stderr, "broker: --pprof: %v\n", err)
+		} else {
+			defer closePprof()
+			fmt.Fprintf(stdout, "broker: pprof on http://%s/debug/pprof/\n", addr)
+		}
+	}
 	code := 0
 	select {
 	case s := <-sig:
@@ -263,4 +289,22 @@ func runningPid(pf string) (int, bool) {
 		return 0, false
 	}
 	return pid, syscall.Kill(pid, 0) == nil
+}
+
+// servePprof serves net/http/pprof on addr (opt-in via --pprof) and returns
+// the bound address and a function that stops the server.
+func servePprof(addr string) (string, func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // heap, allocs, goroutine, ... by name
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // ends with Close
+	return ln.Addr().String(), func() { srv.Close() }, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -267,6 +268,36 @@ func TestREADMEFirstCommand(t *testing.T) {
 	for _, p := range []string{"data/kafka-logs/first-0", "data/zookeeper"} {
 		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
 			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+// TestPprofFlag: --pprof is parsed in both spellings, and the server it
+// starts answers the profiles the benchmark suite takes.
+func TestPprofFlag(t *testing.T) {
+	for _, args := range [][]string{{"--pprof", "127.0.0.1:0"}, {"--pprof=127.0.0.1:0"}} {
+		inv, err := parseArgs(args)
+		if err != nil || inv.pprof != "127.0.0.1:0" {
+			t.Fatalf("parseArgs(%q) = %+v, %v", args, inv, err)
+		}
+	}
+	if _, err := parseArgs([]string{"--pprof"}); err == nil {
+		t.Fatal("--pprof without an address accepted")
+	}
+	addr, stop, err := servePprof("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/allocs", "/debug/pprof/profile?seconds=1"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || len(body) == 0 {
+			t.Fatalf("GET %s: %s, %d bytes", path, resp.Status, len(body))
 		}
 	}
 }
