@@ -12,8 +12,8 @@ func TestParseBenchLine(t *testing.T) {
 		want   float64
 		ok     bool
 	}{
-		{"BenchmarkFetchPath/sendfile-2   \t      10\t 123456789 ns/op\t 543.21 MB/s\t         0.1910 broker-cpu-s/GB",
-			"BenchmarkFetchPath/sendfile", "broker-cpu-s/GB", 0.191, true},
+		{"BenchmarkFetchPath-2   \t      20\t 266791365 ns/op\t1729.34 MB/s\t         0.2269 copy-cpu-s/GB\t         0.7704 copy/sendfile\t         0.2946 sendfile-cpu-s/GB",
+			"BenchmarkFetchPath", "sendfile-cpu-s/GB", 0.2946, true},
 		{"BenchmarkZK/set/clients=32/zkstore-2   5000   88400 ns/op   1790 p50-µs   8900 p99-µs   11313 ops/s",
 			"BenchmarkZK/set/clients=32/zkstore", "ops/s", 11313, true},
 		{"BenchmarkX-2 10 bogus ns/op", "", "", 0, false},

@@ -50,7 +50,7 @@ func fullProfile() profile {
 		latencyLoads:   []float64{0.25, 0.50, 0.75},
 		fioBuffered:    2 << 30, fioSync: 512 << 20, iperfDur: 10 * time.Second,
 		segmentsTarget: 10000, fillMax: 10 * time.Minute,
-		fetchBenchtime: "20x", zkBenchtime: "20000x",
+		fetchBenchtime: "10x", zkBenchtime: "20000x",
 	}
 }
 
@@ -67,6 +67,6 @@ func quickProfile() profile {
 		latencyLoads:   []float64{0.25, 0.50, 0.75},
 		fioBuffered:    512 << 20, fioSync: 128 << 20, iperfDur: 3 * time.Second,
 		segmentsTarget: 10000, fillMax: 3 * time.Minute,
-		fetchBenchtime: "10x", zkBenchtime: "5000x",
+		fetchBenchtime: "4x", zkBenchtime: "5000x",
 	}
 }

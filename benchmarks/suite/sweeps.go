@@ -280,21 +280,27 @@ func parseBenchLine(l string) (benchLine, bool) {
 }
 
 // fetchSweep runs broker's BenchmarkFetchPath: broker CPU-seconds per GB
-// fetched, sendfile vs the copy path.
+// fetched, sendfile vs the copy path. Each run of it interleaves the two
+// paths (ABBA rounds) and reports both as sendfile-cpu-s/GB and
+// copy-cpu-s/GB, so each pair of figures comes from the same minutes.
 func (s *suite) fetchSweep() {
 	lines, err := s.goBench("./broker", "^BenchmarkFetchPath$", s.p.fetchBenchtime, 20*time.Minute)
 	per := map[string]map[string][]float64{}
 	for _, l := range lines {
 		bl, ok := parseBenchLine(l)
-		if !ok {
+		if !ok || bl.name != "BenchmarkFetchPath" {
 			continue
 		}
-		mode := strings.TrimPrefix(bl.name, "BenchmarkFetchPath/")
-		if per[mode] == nil {
-			per[mode] = map[string][]float64{}
+		for _, mode := range []string{"sendfile", "copy"} {
+			v, ok := bl.metrics[mode+"-cpu-s/GB"]
+			if !ok {
+				continue
+			}
+			if per[mode] == nil {
+				per[mode] = map[string][]float64{}
+			}
+			per[mode][report.MCPUPerGB] = append(per[mode][report.MCPUPerGB], v)
 		}
-		per[mode][report.MCPUPerGB] = append(per[mode][report.MCPUPerGB], bl.metrics["broker-cpu-s/GB"])
-		per[mode][report.MMBps] = append(per[mode][report.MMBps], bl.metrics["MB/s"])
 	}
 	cases := map[string]*report.Case{}
 	for _, mode := range []string{"sendfile", "copy"} {
