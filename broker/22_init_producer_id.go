@@ -23,6 +23,7 @@ import (
 	"math"
 	"path"
 	"strconv"
+	"strings"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -129,8 +130,8 @@ func (b *Broker) allocateProducerIDBlock(ctx context.Context) (int64, int64, err
 // none or embedded).
 func (b *Broker) chroot() string {
 	z := b.conf().ZooKeeper()
-	if z.Embedded() || z.Chroot == "/" {
+	if z.Embedded() {
 		return ""
 	}
-	return z.Chroot[1:]
+	return strings.TrimPrefix(z.Chroot, "/")
 }

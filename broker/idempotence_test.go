@@ -103,3 +103,38 @@ func TestIdempotentProducer(t *testing.T) {
 	check(send(b3, 1, 1, 1), 0, 7, "duplicate found by replaying the log")
 	check(send(b3, 1, 2, 1), 0, 8, "next after replay")
 }
+
+// TestInitProducerIDExternalZooKeeper: a broker on a ZooKeeper named by
+// zookeeper.connect allocates producer id blocks there, with and without a
+// chroot (a connect string without one used to panic in the handler).
+// Brokers of one cluster (same ZooKeeper, same chroot) never hand out the
+// same id; a chroot is a cluster of its own.
+func TestInitProducerIDExternalZooKeeper(t *testing.T) {
+	b0, err := startBrokerIn(t, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, err := startBrokerIn(t, t.TempDir(), map[string]string{"zookeeper.connect": b0.ZkAddr(), "broker.id": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := startBrokerIn(t, t.TempDir(), map[string]string{"zookeeper.connect": b0.ZkAddr() + "/edge", "broker.id": "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cluster := range [][]*Broker{{b0, b1, b0, b1}, {b2, b2}} {
+		seen := map[int64]int32{}
+		for _, br := range cluster {
+			init := kmsg.NewPtrInitProducerIDRequest()
+			init.Version = 4
+			ir := roundTrip(t, br, init).(*kmsg.InitProducerIDResponse)
+			if ir.ErrorCode != 0 || ir.ProducerID < 0 {
+				t.Fatalf("broker %d (zookeeper.connect %s): InitProducerId %+v", br.id, br.conf().ZooKeeper(), ir)
+			}
+			if other, ok := seen[ir.ProducerID]; ok {
+				t.Fatalf("producer id %d handed out by brokers %d and %d", ir.ProducerID, other, br.id)
+			}
+			seen[ir.ProducerID] = br.id
+		}
+	}
+}
