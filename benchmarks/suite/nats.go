@@ -75,18 +75,7 @@ func startNATS(ctx context.Context, tmp string) (*natsProc, error) {
 	}
 }
 
-func (p *natsProc) stop() {
-	if p.cmd.Process != nil {
-		p.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-p.done:
-		case <-time.After(30 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
-	os.RemoveAll(p.dir)
-}
+func (p *natsProc) stop() { stopProcess(p.cmd, p.done, os.Interrupt, 30*time.Second, p.dir) }
 
 func (p *natsProc) rssMiB() (float64, error) { return procRSSMiB(p.cmd.Process.Pid) }
 

@@ -126,17 +126,21 @@ func startBroker(ctx context.Context, bin, tmp string, overrides []string, pprof
 }
 
 // stop ends the broker with SIGTERM (SIGKILL after 60 s) and removes its data.
-func (p *brokerProc) stop() {
-	if p.cmd.Process != nil {
-		p.cmd.Process.Signal(syscall.SIGTERM)
+func (p *brokerProc) stop() { stopProcess(p.cmd, p.done, syscall.SIGTERM, 60*time.Second, p.dir) }
+
+// stopProcess sends sig to cmd's process, kills it if done is not closed
+// within grace, waits for it, and removes dir.
+func stopProcess(cmd *exec.Cmd, done <-chan struct{}, sig os.Signal, grace time.Duration, dir string) {
+	if cmd.Process != nil {
+		cmd.Process.Signal(sig)
 		select {
-		case <-p.done:
-		case <-time.After(60 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
+		case <-done:
+		case <-time.After(grace):
+			cmd.Process.Kill()
+			<-done
 		}
 	}
-	os.RemoveAll(p.dir)
+	os.RemoveAll(dir)
 }
 
 // rssMiB reads the broker's resident set (VmRSS) from /proc.
